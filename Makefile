@@ -1,0 +1,45 @@
+# flexsync: the two commands a new user needs are `make demo` and `make test`.
+# Each bootstraps .venv from this project's own files; a second run is quick.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLEXSYNC_RAW_ROOT ?= $(CURDIR)/data/raw
+export FLEXSYNC_TRUTH_ROOT ?= $(CURDIR)/data/truth
+export FLEXSYNC_STORE_ROOT ?= $(CURDIR)/data/store
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test lint ui venv clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/flexsync demo --raw "$(FLEXSYNC_RAW_ROOT)" --truth "$(FLEXSYNC_TRUTH_ROOT)" --store "$(FLEXSYNC_STORE_ROOT)"
+
+test: $(STAMP)
+	$(BIN)/ruff check flexsync tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check flexsync tests
+	$(BIN)/ruff format --check flexsync tests
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -m flexsync.definitions -h 127.0.0.1 -p 3000
+
+bench: $(STAMP)
+	$(BIN)/flexsync bench ingest --json bench-results/ingest.json
+
+clean:
+	rm -rf data .dagster_home bench-results

@@ -1,0 +1,193 @@
+"""The recording manifest: which streams a recording has, in which files and formats.
+
+The manifest is JSON, written last by the recorder. Paths in it are relative to the
+recording folder and may never leave the raw root (checked by ``resolve_inside``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flexsync.errors import ManifestError, MissingInputError, UnsafePathError
+from flexsync.raw.layout import MANIFEST_FILE, check_recording_key
+
+__all__ = [
+    "MANIFEST_VERSION",
+    "STREAM_KINDS",
+    "Manifest",
+    "StreamEntry",
+    "read_manifest",
+    "resolve_inside",
+    "write_manifest",
+]
+
+MANIFEST_VERSION = 1
+STREAM_KINDS = ("video", "mocap", "emg", "physio")
+
+
+@dataclass(frozen=True)
+class StreamEntry:
+    """One device's data inside a recording.
+
+    ``options`` carries format-specific hints such as the sync channel name
+    (``sync_channel``), the video stream index (``video_stream``) or a marker set.
+    """
+
+    name: str
+    kind: str
+    file: str
+    format: str
+    nominal_rate_hz: float
+    device: str = ""
+    events_file: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in STREAM_KINDS:
+            raise ValueError(f"stream {self.name}: kind {self.kind!r} is not one of {STREAM_KINDS}")
+        if not self.nominal_rate_hz > 0:
+            raise ValueError(f"stream {self.name}: nominal_rate_hz must be > 0, got {self.nominal_rate_hz}")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything the pipeline needs to know before it opens a recording's files."""
+
+    recording: str
+    subject: str
+    action: str
+    take: int
+    streams: dict[str, StreamEntry]
+    reference_stream: str = "mocap"
+    mains_hz: float = 50.0
+    calibration: str | None = "calibration.json"
+    annotations: str | None = "annotations.json"
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    format_version: int = MANIFEST_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["streams"] = {name: asdict(entry) for name, entry in self.streams.items()}
+        return out
+
+    def path_of(self, recording_folder: Path | str, relative: str, *, raw_root: Path | str | None = None) -> Path:
+        """Absolute path of a file named in this manifest, checked to stay inside the raw root."""
+        folder = Path(recording_folder)
+        root = Path(raw_root) if raw_root is not None else folder.parent.parent
+        return resolve_inside(root, relative, base=folder, recording=self.recording)
+
+    def stream_names(self, kind: str | None = None) -> list[str]:
+        """Stream names in manifest order, optionally of one kind."""
+        return [n for n, s in self.streams.items() if kind is None or s.kind == kind]
+
+
+def resolve_inside(
+    root: Path | str, relative: str, *, base: Path | str | None = None, recording: str | None = None
+) -> Path:
+    """Resolve ``relative`` against ``base`` (default ``root``) and refuse anything outside ``root``.
+
+    Absolute paths, ``..`` segments and symlinks pointing outside are all rejected.
+    """
+    root_path = Path(root).resolve()
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise UnsafePathError(f"absolute path {relative!r} in manifest is not allowed", recording=recording)
+    resolved = (Path(base).resolve() if base is not None else root_path).joinpath(candidate).resolve()
+    if resolved != root_path and root_path not in resolved.parents:
+        raise UnsafePathError(f"path {relative!r} escapes the raw root", recording=recording)
+    return resolved
+
+
+def _require(data: dict[str, Any], key: str, path: Path, recording: str | None) -> Any:
+    if key not in data:
+        raise ManifestError(f"missing field {key!r}", path=path, recording=recording)
+    return data[key]
+
+
+def read_manifest(recording_folder: Path | str, *, raw_root: Path | str | None = None) -> Manifest:
+    """Read and validate ``manifest.json`` of one recording folder.
+
+    Every file the manifest names must exist and stay inside ``raw_root`` (by default the
+    recording folder's grandparent, the dataset root).
+    """
+    folder = Path(recording_folder)
+    path = folder / MANIFEST_FILE
+    recording = folder.name
+    if not path.is_file():
+        raise MissingInputError("manifest.json not found (recording incomplete?)", path=path, recording=recording)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"not valid JSON: {exc}", path=path, recording=recording) from exc
+    if not isinstance(data, dict):
+        raise ManifestError("top level must be a JSON object", path=path, recording=recording)
+    version = data.get("format_version", MANIFEST_VERSION)
+    if version != MANIFEST_VERSION:
+        raise ManifestError(
+            f"format_version {version} is not supported (expected {MANIFEST_VERSION})", path=path, recording=recording
+        )
+    key = _require(data, "recording", path, recording)
+    try:
+        check_recording_key(key)
+    except ValueError as exc:
+        raise ManifestError(str(exc), path=path, recording=recording) from exc
+    if key != folder.name:
+        raise ManifestError(f"recording {key!r} does not match its folder name {folder.name!r}", path=path)
+    raw_streams = _require(data, "streams", path, recording)
+    if not isinstance(raw_streams, dict) or not raw_streams:
+        raise ManifestError("'streams' must be a non-empty object", path=path, recording=recording)
+    streams: dict[str, StreamEntry] = {}
+    for name, entry in raw_streams.items():
+        try:
+            streams[name] = StreamEntry(
+                name=name,
+                kind=entry["kind"],
+                file=entry["file"],
+                format=entry["format"],
+                nominal_rate_hz=float(entry["nominal_rate_hz"]),
+                device=entry.get("device", ""),
+                events_file=entry.get("events_file"),
+                options=dict(entry.get("options", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"stream {name!r} is malformed: {exc}", path=path, recording=recording) from exc
+    manifest = Manifest(
+        recording=key,
+        subject=str(_require(data, "subject", path, recording)),
+        action=str(_require(data, "action", path, recording)),
+        take=int(data.get("take", 1)),
+        streams=streams,
+        reference_stream=str(data.get("reference_stream", "mocap")),
+        mains_hz=float(data.get("mains_hz", 50.0)),
+        calibration=data.get("calibration"),
+        annotations=data.get("annotations"),
+        files=dict(data.get("files", {})),
+        format_version=version,
+    )
+    if manifest.reference_stream not in streams:
+        raise ManifestError(
+            f"reference_stream {manifest.reference_stream!r} is not one of the streams {sorted(streams)}",
+            path=path,
+            recording=recording,
+        )
+    root = Path(raw_root) if raw_root is not None else folder.parent.parent
+    named = [s.file for s in streams.values()] + [s.events_file for s in streams.values() if s.events_file]
+    named += [f for f in (manifest.calibration, manifest.annotations) if f]
+    for relative in named:
+        target = resolve_inside(root, relative, base=folder, recording=recording)
+        if not target.is_file():
+            raise MissingInputError(f"file {relative!r} named in the manifest is missing", path=target, recording=recording)
+    return manifest
+
+
+def write_manifest(recording_folder: Path | str, manifest: Manifest) -> Path:
+    """Write the manifest atomically (temp file + rename); call it after every other file."""
+    folder = Path(recording_folder)
+    path = folder / MANIFEST_FILE
+    tmp = folder / f".{MANIFEST_FILE}.tmp"
+    tmp.write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
