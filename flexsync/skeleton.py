@@ -7,7 +7,7 @@ fixed; exports and loaders rely on it.
 
 from __future__ import annotations
 
-__all__ = ["JOINT_NAMES", "N_JOINTS", "BONES", "joint_index"]
+__all__ = ["BONES", "JOINT_NAMES", "N_JOINTS", "joint_index"]
 
 JOINT_NAMES: tuple[str, ...] = (
     "head",

@@ -26,12 +26,13 @@ import re
 from pathlib import Path
 
 __all__ = [
+    "ANNOTATIONS_FILE",
     "CALIBRATION_FILE",
     "DATASET_FILE",
     "FKG_FILE",
     "MANIFEST_FILE",
-    "RECORDING_KEY_PATTERN",
     "RECORDINGS_DIR",
+    "RECORDING_KEY_PATTERN",
     "SUBJECTS_FILE",
     "TRUTH_FILE",
     "check_recording_key",

@@ -179,7 +179,9 @@ def read_manifest(recording_folder: Path | str, *, raw_root: Path | str | None =
     for relative in named:
         target = resolve_inside(root, relative, base=folder, recording=recording)
         if not target.is_file():
-            raise MissingInputError(f"file {relative!r} named in the manifest is missing", path=target, recording=recording)
+            raise MissingInputError(
+                f"file {relative!r} named in the manifest is missing", path=target, recording=recording
+            )
     return manifest
 
 

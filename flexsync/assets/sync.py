@@ -1,0 +1,37 @@
+"""Clock models: every stream's device clock mapped onto the reference clock, with residuals."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from flexsync.assets._translate import to_check_result, to_metadata
+from flexsync.assets.partitions import recordings_partitions
+from flexsync.assets.resources import FlexsyncResource
+from flexsync.assets.streams import stream_asset_key
+from flexsync.ingest.checks import CLOCK_CHECKS
+from flexsync.ingest.clocks import fit_recording_clocks
+from flexsync.ingest.streams import STREAMS
+
+__all__ = ["clock_models"]
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    group_name="sync",
+    kinds={"parquet"},
+    deps=[stream_asset_key(name) for name in STREAMS],
+    check_specs=[
+        dg.AssetCheckSpec(name=c.name, asset="clock_models", blocking=c.severity == "error", description=c.description)
+        for c in CLOCK_CHECKS
+    ],
+    description="Fit offset and drift of every stream against the reference clock from the sync events.",
+)
+def clock_models(context: dg.AssetExecutionContext, flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    recording = flexsync.recording(context.partition_key)
+    result = fit_recording_clocks(recording, flexsync.store(), flexsync.settings())
+    for warning in result.warnings:
+        context.log.warning("%s: %s", recording.key, warning)
+    return dg.MaterializeResult(
+        metadata=to_metadata(result.metadata),
+        check_results=[to_check_result(outcome, "clock_models") for outcome in result.checks],
+    )

@@ -1,0 +1,64 @@
+"""The registry of data checks: name, importance and what each one promises.
+
+"error" checks block downstream assets (data would be wrong); "warn" checks are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flexsync.quality import CheckOutcome, Severity
+
+__all__ = ["CLOCK_CHECKS", "RECORDING_CHECKS", "STREAM_CHECKS", "CheckDef", "outcome"]
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    severity: Severity
+    description: str
+
+
+TIMESTAMPS = CheckDef(
+    "timestamps_increasing", "error", "Device timestamps are strictly increasing (per clock segment)."
+)
+SYNC_EVENTS = CheckDef("sync_events_found", "warn", "Both sync events (start and end) were detected in the stream.")
+
+STREAM_CHECKS: dict[str, tuple[CheckDef, ...]] = {
+    "video": (
+        TIMESTAMPS,
+        CheckDef("dropped_frames", "warn", "Dropped frames (from PTS gaps) stay under 1% of the frames."),
+        SYNC_EVENTS,
+    ),
+    "mocap": (
+        TIMESTAMPS,
+        CheckDef("occlusion_gaps", "warn", "Less than 20% of joint samples are occluded."),
+        SYNC_EVENTS,
+    ),
+    "emg": (
+        TIMESTAMPS,
+        CheckDef("channel_quality", "warn", "No EMG channel is flat, saturated or powerline-dominated."),
+        SYNC_EVENTS,
+    ),
+    "physio": (TIMESTAMPS, SYNC_EVENTS),
+}
+
+CLOCK_CHECKS: tuple[CheckDef, ...] = (
+    CheckDef(
+        "clock_residuals",
+        "error",
+        "Every stream's clock fit residual is under the configured threshold for its kind.",
+    ),
+    CheckDef("clock_models_table", "error", "The clock_models and sync_events tables match their schemas."),
+)
+
+RECORDING_CHECKS: tuple[CheckDef, ...] = (
+    CheckDef("zarr_layout", "error", "The published Zarr group conforms to the layout contract."),
+    CheckDef("tables_schema", "error", "The recording's Parquet tables match their schemas."),
+)
+
+
+def outcome(check: CheckDef, passed: bool, description: str, **metadata: object) -> CheckOutcome:
+    return CheckOutcome(
+        name=check.name, passed=passed, severity=check.severity, description=description, metadata=dict(metadata)
+    )

@@ -1,0 +1,100 @@
+"""A raw recording opened for processing: its folder, validated manifest and file paths."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from flexsync.errors import InputFileError, ManifestError
+from flexsync.raw.layout import recording_dir
+from flexsync.raw.manifest import Manifest, StreamEntry, read_manifest
+
+__all__ = ["RawRecording", "file_digest", "verify_input"]
+
+
+@dataclass(frozen=True)
+class RawRecording:
+    """Everything a processing step needs to locate a recording's inputs safely."""
+
+    key: str
+    folder: Path
+    raw_root: Path
+    manifest: Manifest
+
+    @classmethod
+    def open(cls, raw_root: Path | str, key: str) -> RawRecording:
+        root = Path(raw_root)
+        folder = recording_dir(root, key)
+        return cls(key=key, folder=folder, raw_root=root, manifest=read_manifest(folder, raw_root=root))
+
+    def stream(self, name: str) -> StreamEntry:
+        try:
+            return self.manifest.streams[name]
+        except KeyError:
+            raise ManifestError(
+                f"stream {name!r} is not in the manifest (streams: {', '.join(self.manifest.streams)})",
+                path=self.folder / "manifest.json",
+                recording=self.key,
+            ) from None
+
+    def has_stream(self, name: str) -> bool:
+        return name in self.manifest.streams
+
+    def path(self, relative: str) -> Path:
+        """Absolute path of a file named in the manifest (never outside the raw root)."""
+        return self.manifest.path_of(self.folder, relative, raw_root=self.raw_root)
+
+    def stream_path(self, name: str) -> Path:
+        return self.path(self.stream(name).file)
+
+    def input_hashes(self, names: list[str] | None = None) -> dict[str, str]:
+        """SHA-256 of input files as the manifest records them (provenance)."""
+        files = self.manifest.files
+        wanted = names if names is not None else sorted(files)
+        return {name: str(files[name].get("sha256", "")) for name in wanted if name in files}
+
+    @cached_property
+    def annotations(self) -> dict[str, Any] | None:
+        if not self.manifest.annotations:
+            return None
+        return json.loads(self.path(self.manifest.annotations).read_text(encoding="utf-8"))
+
+    @cached_property
+    def calibration(self) -> dict[str, Any] | None:
+        if not self.manifest.calibration:
+            return None
+        return json.loads(self.path(self.manifest.calibration).read_text(encoding="utf-8"))
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def verify_input(recording: RawRecording, relative: str, *, stream: str | None = None) -> tuple[str, int]:
+    """Hash an input file and compare with the manifest's record, if it has one.
+
+    A mismatch means the file changed or arrived broken after the recorder wrote the manifest.
+    """
+    path = recording.path(relative)
+    sha256, size = file_digest(path)
+    expected = recording.manifest.files.get(relative)
+    if expected and expected.get("sha256") and expected["sha256"] != sha256:
+        raise InputFileError(
+            f"content does not match the manifest (sha256 {sha256[:12]}… vs {str(expected['sha256'])[:12]}…, "
+            f"{size} vs {expected.get('bytes')} bytes): the file changed or was damaged after recording",
+            path=path,
+            recording=recording.key,
+            stream=stream,
+        )
+    return sha256, size

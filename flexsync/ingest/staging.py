@@ -1,0 +1,117 @@
+"""Staged streams: what one ingest step leaves in the store for the clock fit and the publish.
+
+A staging group holds the stream's arrays on its device clock plus an ``ingest`` attribute:
+a plain summary (file, hashes, counts, detected sync events, dropped frames, channel quality)
+that later steps read without touching the raw files again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flexsync.errors import MissingInputError
+from flexsync.storage.layout import StoreLayout
+from flexsync.storage.zarr_io import open_group_readonly
+
+__all__ = ["StagedStream", "StreamSummary", "SyncEvent", "read_staged", "strictly_increasing_problem"]
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """One detected sync event on the device clock."""
+
+    t_device_s: float
+    uncertainty_s: float
+    source: str  # "flash", "trigger", "analog", "log"
+    label: str  # "start" or "end"
+
+
+@dataclass
+class StreamSummary:
+    """What an ingest step measured about one stream (stored as the ``ingest`` attribute)."""
+
+    stream: str
+    kind: str
+    format: str
+    device: str
+    file: str
+    sha256: str
+    bytes: int
+    nominal_rate_hz: float
+    measured_rate_hz: float
+    n_samples: int
+    n_channels: int
+    t_device_first_s: float
+    t_device_last_s: float
+    sync_events: list[SyncEvent] = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    dropped_frames: list[dict[str, Any]] = field(default_factory=list)
+    channel_quality: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_attrs(self) -> dict[str, Any]:
+        return _finite(asdict(self))
+
+    @classmethod
+    def from_attrs(cls, attrs: dict[str, Any]) -> StreamSummary:
+        data = dict(attrs)
+        data["sync_events"] = [SyncEvent(**e) for e in data.get("sync_events", [])]
+        return cls(**data)
+
+
+def _finite(value: Any) -> Any:
+    """JSON attributes cannot hold NaN/inf: store None instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+@dataclass(frozen=True)
+class StagedStream:
+    """A staging group opened read-only, with its summary."""
+
+    path: Path
+    summary: StreamSummary
+    attrs: dict[str, Any]
+
+    def array(self, name: str) -> np.ndarray:
+        return np.asarray(open_group_readonly(self.path)[name][...])
+
+
+def read_staged(store: StoreLayout, key: str, stream: str) -> StagedStream:
+    path = store.staging_stream(key, stream)
+    if not (path / "zarr.json").is_file():
+        raise MissingInputError(
+            "staged stream not found: materialise its stream asset first", path=path, recording=key, stream=stream
+        )
+    group = open_group_readonly(path)
+    attrs = dict(group.attrs)
+    return StagedStream(path=path, summary=StreamSummary.from_attrs(attrs["ingest"]), attrs=attrs)
+
+
+def strictly_increasing_problem(t: np.ndarray) -> str | None:
+    """None if ``t`` is finite and strictly increasing, else a sentence saying where it is not."""
+    if t.size == 0:
+        return "no samples"
+    if not np.all(np.isfinite(t)):
+        return f"{int((~np.isfinite(t)).sum())} timestamps are not finite"
+    steps = np.diff(t)
+    bad = np.flatnonzero(steps <= 0)
+    if bad.size:
+        i = int(bad[0])
+        return f"{bad.size} non-increasing steps; first at sample {i + 1}: {t[i]:.6f} s then {t[i + 1]:.6f} s"
+    return None

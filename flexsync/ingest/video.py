@@ -1,0 +1,194 @@
+"""Ingest one video view: PTS, dropped frames, sync flashes, and resized frames into staging.
+
+One decoding pass does everything: frames go to Zarr chunk by chunk while the flash
+features (cell luma) accumulate, so a video is never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from flexsync.config import PipelineSettings
+from flexsync.ingest.checks import STREAM_CHECKS, outcome
+from flexsync.ingest.recording import RawRecording, verify_input
+from flexsync.ingest.staging import StreamSummary, SyncEvent, strictly_increasing_problem
+from flexsync.ingest.streams import StreamResult
+from flexsync.quality import TableMeta
+from flexsync.readers.video import GAP_FACTOR, iter_frames, probe_video
+from flexsync.storage.atomic import atomic_directory
+from flexsync.storage.layout import StoreLayout
+from flexsync.storage.zarr_io import ChunkedAppender, create_array, open_group_for_write, write_array
+from flexsync.timing.flash import FlashFeatures, detect_flashes
+
+__all__ = ["dropped_frame_gaps", "ingest_video"]
+
+logger = logging.getLogger(__name__)
+
+MAX_DROPPED_FRACTION = 0.01
+
+
+def dropped_frame_gaps(timestamps_s: np.ndarray) -> list[dict[str, float | int]]:
+    """Gaps in PTS longer than GAP_FACTOR x the median interval: where frames are missing.
+
+    The count of missing frames is the gap divided by the median interval, minus one.
+    """
+    if timestamps_s.size < 3:
+        return []
+    steps = np.diff(timestamps_s)
+    median = float(np.median(steps))
+    gaps = []
+    for i in np.flatnonzero(steps > GAP_FACTOR * median):
+        gap = float(steps[i])
+        gaps.append(
+            {
+                "after_frame": int(i),
+                "t_device_s": float(timestamps_s[i]),
+                "gap_s": gap,
+                "n_missing": max(1, round(gap / median) - 1),
+            }
+        )
+    return gaps
+
+
+def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
+    entry = recording.stream(stream)
+    path = recording.stream_path(stream)
+    sha256, size = verify_input(recording, entry.file, stream=stream)
+    video = probe_video(path, stream_index=entry.options.get("video_stream"), name=stream)
+    t_device = video.timestamps_s
+    exposure_s = float(entry.options.get("exposure_s") or _calibrated_exposure(recording, stream) or 0.0)
+    if exposure_s <= 0:
+        exposure_s = 1.0 / video.nominal_rate_hz  # no exposure known: assume a 360-degree shutter
+    width, height = settings.frame_width, settings.frame_height
+    features = FlashFeatures(grid_rows=settings.luma_grid[0], grid_cols=settings.luma_grid[1])
+    target = store.staging_stream(recording.key, stream)
+    with atomic_directory(target) as tmp:
+        group = open_group_for_write(tmp)
+        frames = create_array(
+            group,
+            "frames",
+            shape=(video.n_frames, height, width, 3),
+            dtype="uint8",
+            chunks=(settings.frame_chunk, height, width, 3),
+            compressor=None if settings.frame_codec == "none" else "zstd",
+        )
+        with ChunkedAppender(frames) as out:
+            for chunk in iter_frames(video, width=width, height=height, chunk_frames=settings.frame_chunk):
+                out.append(chunk.frames)
+                features.update(chunk.frames)
+        write_array(group, "t_device", t_device.astype(np.float64))
+        grid = features.features.reshape(video.n_frames, *features.grid_shape)
+        write_array(group, "luma_grid", grid.astype(np.float32), chunks=(4096, *features.grid_shape))
+        flashes = detect_flashes(
+            features,
+            t_device,
+            exposure_s=exposure_s,
+            pulse_s=settings.sync_pulse_s,
+            grid_shape=features.grid_shape,
+            stream=f"{recording.key}/{stream}",
+        )
+        gaps = dropped_frame_gaps(t_device)
+        events = [
+            SyncEvent(float(flashes.onset_s[i]), float(flashes.uncertainty_s[i]), "flash", flashes.which[i])
+            for i in range(flashes.n)
+        ]
+        duration = float(t_device[-1] - t_device[0]) if video.n_frames > 1 else 0.0
+        summary = StreamSummary(
+            stream=stream,
+            kind="video",
+            format=entry.format,
+            device=entry.device,
+            file=entry.file,
+            sha256=sha256,
+            bytes=size,
+            nominal_rate_hz=entry.nominal_rate_hz,
+            measured_rate_hz=(video.n_frames - 1) / duration if duration > 0 else 0.0,
+            n_samples=video.n_frames,
+            n_channels=3,
+            t_device_first_s=float(t_device[0]),
+            t_device_last_s=float(t_device[-1]),
+            sync_events=events,
+            width=video.width,
+            height=video.height,
+            codec=video.codec,
+            dropped_frames=gaps,
+            warnings=list(video.warnings),
+            extra={"flash_cells": list(flashes.cells), "flash_confidence": [float(c) for c in flashes.confidence]},
+        )
+        group.attrs.update(
+            {
+                "kind": "video",
+                "nominal_rate_hz": float(entry.nominal_rate_hz),
+                "exposure_s": exposure_s,
+                "codec": video.codec,
+                "source_width": video.width,
+                "source_height": video.height,
+                "width": width,
+                "height": height,
+                "n_dropped": int(sum(g["n_missing"] for g in gaps)),
+                "rotation_deg": video.rotation_deg,
+                "ingest": summary.to_attrs(),
+            }
+        )
+    return StreamResult(
+        stream=stream,
+        kind="video",
+        staging_path=target,
+        metadata=_metadata(summary, width, height, exposure_s),
+        checks=_checks(recording.key, summary, t_device),
+        warnings=summary.warnings,
+    )
+
+
+def _calibrated_exposure(recording: RawRecording, stream: str) -> float | None:
+    calibration = recording.calibration or {}
+    camera = calibration.get("cameras", {}).get(stream, {})
+    value = camera.get("exposure_s")
+    return float(value) if value else None
+
+
+def _metadata(summary: StreamSummary, width: int, height: int, exposure_s: float) -> dict:
+    n_missing = sum(g["n_missing"] for g in summary.dropped_frames)
+    return {
+        "frames": summary.n_samples,
+        "source_size": f"{summary.width}x{summary.height}",
+        "stored_size": f"{width}x{height}",
+        "codec": summary.codec or "",
+        "nominal_fps": summary.nominal_rate_hz,
+        "measured_fps": summary.measured_rate_hz,
+        "exposure_s": exposure_s,
+        "dropped_frames": n_missing,
+        "sync_flashes": TableMeta(
+            ("label", "onset_pts_s", "uncertainty_ms"),
+            tuple((e.label, e.t_device_s, e.uncertainty_s * 1e3) for e in summary.sync_events),
+        ),
+        "pts_first_s": summary.t_device_first_s,
+        "pts_last_s": summary.t_device_last_s,
+    }
+
+
+def _checks(key: str, summary: StreamSummary, t_device: np.ndarray) -> list:
+    timestamps, dropped, sync = STREAM_CHECKS["video"]
+    problem = strictly_increasing_problem(t_device)
+    n_missing = sum(g["n_missing"] for g in summary.dropped_frames)
+    fraction = n_missing / max(1, summary.n_samples + n_missing)
+    labels = sorted(e.label for e in summary.sync_events)
+    where = f"recording {key}, stream {summary.stream}"
+    return [
+        outcome(timestamps, problem is None, f"{where}: " + (problem or "PTS strictly increasing")),
+        outcome(
+            dropped,
+            fraction <= MAX_DROPPED_FRACTION,
+            f"{where}: {n_missing} dropped frames ({fraction:.2%}) in {len(summary.dropped_frames)} gaps",
+            n_dropped=n_missing,
+            gaps=len(summary.dropped_frames),
+        ),
+        outcome(
+            sync,
+            labels == ["end", "start"],
+            f"{where}: sync flashes found: {', '.join(labels) or 'none'}",
+            n_events=len(labels),
+        ),
+    ]

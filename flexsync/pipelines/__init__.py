@@ -1,0 +1,1 @@
+"""Jobs and the programmatic ways to run them (in-process run, instance backfills)."""

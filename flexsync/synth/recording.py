@@ -1,0 +1,425 @@
+"""Generate one raw recording: every device sampled on its own clock, written as a lab would.
+
+The motion is simulated once on the generator's true time axis; each device then samples it
+through its own clock model (offset, drift, optional reset), drops frames where a camera would,
+and writes its native file format. The manifest goes last; the ground truth goes to TRUTH_ROOT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from flexsync.fkg.catalogue import FitnessKnowledgeGraph
+from flexsync.fkg.scoring import fkg_score
+from flexsync.raw.layout import ANNOTATIONS_FILE, CALIBRATION_FILE, RECORDINGS_DIR, TRUTH_FILE
+from flexsync.raw.manifest import Manifest, StreamEntry, write_manifest
+from flexsync.skeleton import JOINT_NAMES
+from flexsync.synth.c3d_writer import occlusion_mask, write_c3d
+from flexsync.synth.cameras import CameraCalibration, default_rig, write_calibration
+from flexsync.synth.clocks import (
+    DeviceClock,
+    camera_frame_times,
+    exposure_overlap,
+    random_clock,
+    regular_device_times,
+    vfr_frame_times,
+)
+from flexsync.synth.edf_writer import write_emg_file
+from flexsync.synth.emg_synth import EmgSynthesizer, trigger_signal
+from flexsync.synth.motion import SetMotion, simulate_set
+from flexsync.synth.options import SynthOptions
+from flexsync.synth.physio_synth import synthesize_physio, write_events_csv, write_physio_csv
+from flexsync.synth.render import FrameRenderer
+from flexsync.synth.subjects import Subject
+from flexsync.synth.truth import RecordingTruth, StreamTruth
+from flexsync.synth.video_writer import Mp4Writer
+
+__all__ = ["RecordingPlan", "generate_recording", "recording_key"]
+
+logger = logging.getLogger(__name__)
+
+VIDEO_TIME_BASE = Fraction(1, 90000)
+CINEMA_VIEWS = ("cam1", "cam2", "cam3", "cam4")
+LED_POSITION_LAB = np.array([0.95, -0.35, 1.25])  # on a stand beside the subject, seen by every camera
+EMG_START = "2026-01-05T10:00:00"  # fixed, so files are byte-identical across runs
+
+
+def recording_key(subject_id: str, action_id: str, take: int) -> str:
+    return f"{subject_id}_{action_id}_T{take}"
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    """One recording to generate: who, what, which take, and its own seed sequence."""
+
+    subject: Subject
+    action_id: str
+    take: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return recording_key(self.subject.id, self.action_id, self.take)
+
+    def rng(self) -> np.random.Generator:
+        # Seeded by identity, not by position: adding recordings never changes existing ones.
+        subject_no = int(self.subject.id[1:])
+        action_no = int(self.action_id[1:])
+        return np.random.default_rng([self.seed, subject_no, action_no, self.take])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sync_windows(events_true_s: list[float], pulse_s: float) -> list[tuple[float, float]]:
+    return [(t, t + pulse_s) for t in events_true_s]
+
+
+def _device_events(clock: DeviceClock, events_true_s: list[float]) -> tuple[float, ...]:
+    return tuple(float(t) for t in clock.to_device(np.asarray(events_true_s)))
+
+
+def _write_video(
+    path: Path,
+    camera: CameraCalibration,
+    motion: SetMotion,
+    clock: DeviceClock,
+    device_times_s: np.ndarray,
+    led_windows: list[tuple[float, float]],
+    *,
+    rate_hint_hz: float,
+) -> None:
+    """Render each kept frame at its exposure on the true axis and encode it with its own PTS."""
+    renderer = FrameRenderer(camera, led_position_lab=LED_POSITION_LAB)
+    start_true = clock.to_true(device_times_s)
+    exposure_true = clock.to_true(device_times_s + camera.exposure_s) - start_true
+    led_levels = exposure_overlap(start_true, exposure_true, led_windows)
+    mid_true = start_true + 0.5 * exposure_true
+    joints = motion.sample(mid_true)
+    equipment = motion.sample_equipment(mid_true)
+    pts = np.round(device_times_s / float(VIDEO_TIME_BASE)).astype(np.int64)
+    frame = np.empty((camera.height, camera.width, 3), np.uint8)
+    with Mp4Writer(
+        path, width=camera.width, height=camera.height, time_base=VIDEO_TIME_BASE, average_rate_hz=rate_hint_hz
+    ) as writer:
+        for i in range(len(device_times_s)):
+            renderer.render(joints[i], equipment[i], led_level=float(led_levels[i]), out=frame)
+            writer.write(frame, int(pts[i]))
+
+
+def generate_recording(
+    plan: RecordingPlan,
+    fkg: FitnessKnowledgeGraph,
+    options: SynthOptions,
+    *,
+    raw_root: Path,
+    truth_root: Path,
+) -> Path:
+    """Write one complete recording folder (manifest last) and its truth; return the folder."""
+    rng = plan.rng()
+    key = plan.key
+    final = raw_root / RECORDINGS_DIR / key
+    work = raw_root / RECORDINGS_DIR / f".tmp-{key}"
+    if work.exists():
+        shutil.rmtree(work)
+    for sub in ("video", "mocap", "emg", "physio"):
+        (work / sub).mkdir(parents=True)
+
+    motion = simulate_set(
+        fkg,
+        plan.action_id,
+        plan.subject,
+        n_reps=options.repetitions,
+        rng=rng,
+        lead_in_s=options.lead_in_s,
+        lead_out_s=options.lead_out_s,
+    )
+    end_true = float(motion.t_s[-1])
+    events_true = [options.max_start_spread_s + 0.4 + float(rng.uniform(0.0, 0.2)), end_true - 1.2]
+    windows = _sync_windows(events_true, options.sync_pulse_s)
+
+    def clock_for(kind: str) -> DeviceClock:
+        return random_clock(
+            kind, rng, max_offset_s=options.max_start_spread_s, n_resets=options.clock_resets if kind != "mocap" else 0
+        )
+
+    streams: dict[str, StreamEntry] = {}
+    stream_truth: dict[str, StreamTruth] = {}
+    cameras = default_rig(
+        width=options.width,
+        height=options.height,
+        phone_width=options.phone_width,
+        phone_height=options.phone_height,
+        rng=rng,
+    )
+    cameras = {
+        name: _with_exposure(cam, options.phone_exposure_s if name == "phone" else options.cinema_exposure_s)
+        for name, cam in cameras.items()
+    }
+
+    # --- video -----------------------------------------------------------------------------
+    cam1_true_times = None
+    for view in (*CINEMA_VIEWS, "phone"):
+        clock = clock_for("phone" if view == "phone" else "cinema")
+        if view == "phone":
+            kept, dropped = vfr_frame_times(
+                clock,
+                mean_rate_hz=options.phone_rate_hz,
+                jitter_s=options.phone_jitter_s,
+                true_end_s=end_true,
+                n_drops=options.dropped_frames_per_camera,
+                rng=rng,
+            )
+            rate = options.phone_rate_hz
+        else:
+            kept, dropped = camera_frame_times(
+                clock,
+                rate_hz=options.cinema_rate_hz,
+                true_end_s=end_true,
+                n_drops=options.dropped_frames_per_camera,
+                rng=rng,
+            )
+            rate = options.cinema_rate_hz
+        led = windows
+        missed: list[int] = []
+        if options.missing_flash_probability > 0:
+            missed = [i for i in range(len(windows)) if rng.uniform() < options.missing_flash_probability]
+            led = [w for i, w in enumerate(windows) if i not in missed]
+        relative = f"video/{view}.mp4"
+        _write_video(work / relative, cameras[view], motion, clock, kept, led, rate_hint_hz=rate)
+        if view == "cam1":
+            cam1_true_times = clock.to_true(kept)
+        streams[view] = StreamEntry(
+            name=view,
+            kind="video",
+            file=relative,
+            format="mp4",
+            nominal_rate_hz=rate,
+            device="smartphone (handheld, variable frame rate)" if view == "phone" else f"cinema camera {view[-1]}",
+            options={"exposure_s": cameras[view].exposure_s, "variable_frame_rate": view == "phone"},
+        )
+        stream_truth[view] = StreamTruth(
+            segments=clock.segments,
+            dropped_frames=tuple(int(i) for i in dropped),
+            event_device_times_s=_device_events(clock, events_true),
+            exposure_s=cameras[view].exposure_s,
+            extra={"missed_flashes": missed},
+        )
+    write_calibration(work / CALIBRATION_FILE, cameras)
+
+    # --- motion capture ----------------------------------------------------------------------
+    clock = clock_for("mocap")
+    point_times = regular_device_times(
+        clock, rate_hz=options.mocap_rate_hz, true_start_s=clock.to_true(np.array([0.0]))[0], true_end_s=end_true
+    )
+    analog_rate = options.mocap_rate_hz * options.mocap_analog_factor
+    analog_times = np.arange(len(point_times) * options.mocap_analog_factor) / analog_rate
+    valid = occlusion_mask(rng, n_frames=len(point_times), n_joints=len(JOINT_NAMES), rate_hz=options.mocap_rate_hz)
+    sync = trigger_signal(analog_times, clock, windows, rate_hz=analog_rate)
+    write_c3d(
+        work / "mocap/mocap.c3d",
+        points_m=motion.sample(clock.to_true(point_times)),
+        valid=valid,
+        labels=list(JOINT_NAMES),
+        point_rate_hz=options.mocap_rate_hz,
+        analog=sync[:, None].astype(np.float32),
+        analog_labels=["SYNC"],
+        analog_rate_hz=analog_rate,
+    )
+    streams["mocap"] = StreamEntry(
+        name="mocap",
+        kind="mocap",
+        file="mocap/mocap.c3d",
+        format="c3d",
+        nominal_rate_hz=options.mocap_rate_hz,
+        device="optical motion capture (21 joint markers)",
+        options={"sync_channel": "SYNC"},
+    )
+    stream_truth["mocap"] = StreamTruth(
+        segments=clock.segments,
+        dropped_frames=(),
+        event_device_times_s=_device_events(clock, events_true),
+        exposure_s=None,
+        extra={"occluded_samples": int((~valid).sum())},
+    )
+
+    # --- sEMG --------------------------------------------------------------------------------
+    clock = clock_for("emg")
+    action = fkg.action(plan.action_id)
+    channel_names = [f"{m}_{side}" for m in action.emg_muscles for side in ("L", "R")]
+    emg_times = regular_device_times(
+        clock, rate_hz=options.emg_rate_hz, true_start_s=clock.to_true(np.array([0.0]))[0], true_end_s=end_true
+    )
+    synthesizer = EmgSynthesizer(
+        motion.t_s,
+        motion.activation,
+        device_times_s=emg_times,
+        clock=clock,
+        rng=rng,
+        mains_hz=options.mains_hz,
+        rate_hz=options.emg_rate_hz,
+    )
+    trigger = trigger_signal(emg_times, clock, windows, rate_hz=options.emg_rate_hz)
+    emg_relative = f"emg/emg.{options.emg_format}"
+    write_emg_file(
+        work / emg_relative,
+        channel_names=channel_names,
+        rate_hz=options.emg_rate_hz,
+        blocks=synthesizer.blocks(),
+        trigger=trigger,
+        fmt=options.emg_format,
+        start_datetime=EMG_START,
+    )
+    streams["emg"] = StreamEntry(
+        name="emg",
+        kind="emg",
+        file=emg_relative,
+        format=options.emg_format,
+        nominal_rate_hz=options.emg_rate_hz,
+        device="16-channel wireless sEMG",
+        options={"trigger_channel": "TRIG"},
+    )
+    stream_truth["emg"] = StreamTruth(
+        segments=clock.segments,
+        dropped_frames=(),
+        event_device_times_s=_device_events(clock, events_true),
+        exposure_s=None,
+        extra={"channel_names": channel_names},
+    )
+
+    # --- physiology --------------------------------------------------------------------------
+    clock = clock_for("physio")
+    times, heart, breath = synthesize_physio(
+        motion.t_s,
+        motion.effort,
+        clock=clock,
+        rng=rng,
+        true_start_s=clock.to_true(np.array([0.0]))[0],
+        true_end_s=end_true,
+    )
+    write_physio_csv(work / "physio/physio.csv", times, heart, breath)
+    event_device = np.round(np.asarray(_device_events(clock, events_true)), 3)
+    write_events_csv(work / "physio/physio_events.csv", event_device, ["sync"] * len(event_device))
+    streams["physio"] = StreamEntry(
+        name="physio",
+        kind="physio",
+        file="physio/physio.csv",
+        format="csv",
+        nominal_rate_hz=1.0,
+        device="chest strap (heart and breathing rate)",
+        events_file="physio/physio_events.csv",
+    )
+    stream_truth["physio"] = StreamTruth(
+        segments=clock.segments,
+        dropped_frames=(),
+        event_device_times_s=_device_events(clock, events_true),
+        exposure_s=None,
+        extra={},
+    )
+
+    # --- annotations, manifest, truth ----------------------------------------------------------
+    assert cam1_true_times is not None
+    annotations = _annotations(key, motion, cam1_true_times, fkg, plan.action_id)
+    (work / ANNOTATIONS_FILE).write_text(json.dumps(annotations, indent=2) + "\n", encoding="utf-8")
+
+    files = {}
+    for path in sorted(p for p in work.rglob("*") if p.is_file()):
+        relative = path.relative_to(work).as_posix()
+        files[relative] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    manifest = Manifest(
+        recording=key,
+        subject=plan.subject.id,
+        action=plan.action_id,
+        take=plan.take,
+        streams=streams,
+        reference_stream="mocap",
+        mains_hz=options.mains_hz,
+        files=files,
+    )
+    truth = RecordingTruth(
+        recording=key,
+        seed=plan.seed,
+        sync_events_true_s=tuple(events_true),
+        sync_pulse_s=options.sync_pulse_s,
+        streams=stream_truth,
+        repetitions=tuple(_repetition_truth(r) for r in motion.repetitions),
+    )
+    truth_dir = truth_root / key
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    truth.write(truth_dir / TRUTH_FILE)
+
+    if final.exists():
+        shutil.rmtree(final)
+    work.rename(final)
+    write_manifest(final, manifest)  # last: marks the recording complete
+    logger.info("recording %s written (%d streams)", key, len(streams))
+    return final
+
+
+def _with_exposure(camera: CameraCalibration, exposure_s: float) -> CameraCalibration:
+    from dataclasses import replace
+
+    return replace(camera, exposure_s=float(exposure_s))
+
+
+def _frame_at(true_times: np.ndarray, t: float) -> int:
+    """Index of the stored frame whose exposure starts nearest to true time t."""
+    i = int(np.searchsorted(true_times, t))
+    if i <= 0:
+        return 0
+    if i >= len(true_times):
+        return len(true_times) - 1
+    return i if true_times[i] - t < t - true_times[i - 1] else i - 1
+
+
+def _annotations(key, motion, cam1_true_times, fkg, action_id) -> dict:
+    reps = []
+    for rep in motion.repetitions:
+        observed = [error for error, _ in rep.errors]
+        feedback = [fkg.error(action_id, error).feedback for error in observed]
+        reps.append(
+            {
+                "index": rep.index,
+                "start_frame": _frame_at(cam1_true_times, rep.start_s),
+                "end_frame": _frame_at(cam1_true_times, rep.end_s),
+                "phases": [
+                    {
+                        "phase": p.phase,
+                        "key_step": p.key_step,
+                        "start_frame": _frame_at(cam1_true_times, p.start_s),
+                        "end_frame": _frame_at(cam1_true_times, p.end_s),
+                    }
+                    for p in rep.phases
+                ],
+                "errors": [{"error": e, "key_step": k} for e, k in rep.errors],
+                "feedback": feedback,
+                "score": round(fkg_score(fkg, action_id, observed), 2),
+            }
+        )
+    return {"recording": key, "view": "cam1", "annotator": "synthetic expert", "repetitions": reps}
+
+
+def _repetition_truth(rep) -> dict:
+    return {
+        "index": rep.index,
+        "start_true_s": rep.start_s,
+        "end_true_s": rep.end_s,
+        "phases": [
+            {"phase": p.phase, "key_step": p.key_step, "start_true_s": p.start_s, "end_true_s": p.end_s}
+            for p in rep.phases
+        ],
+        "errors": [{"error": e, "key_step": k} for e, k in rep.errors],
+    }

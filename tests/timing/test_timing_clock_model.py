@@ -1,0 +1,201 @@
+"""Clock models: exact two-event fits, robust many-event fits, resets, matching, serialisation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from flexsync.timing import ClockModel, detect_clock_resets, fit_clock_model, identity_model
+
+
+def ref_of(t_dev: np.ndarray, offset: float, drift: float) -> np.ndarray:
+    return offset + (1.0 + drift) * np.asarray(t_dev, dtype=float)
+
+
+@pytest.mark.parametrize("offset", [-3.2, 0.41, 12.0])
+@pytest.mark.parametrize("drift", [-5e-5, 0.0, 3.3e-5])
+def test_two_events_exact(offset: float, drift: float) -> None:
+    dev = np.array([0.7931, 24.3877])
+    m = fit_clock_model("emg", dev, ref_of(dev, offset, drift), reference="mocap", device_event_uncertainty_s=2e-5)
+    (seg,) = m.segments
+    assert m.method == "events" and seg.n_events == 2
+    assert abs(seg.drift - drift) < 1e-12
+    assert abs(seg.offset_s - offset) < 1e-12
+    assert m.max_abs_residual_s < 1e-12
+    # Two events fit exactly, so the quality figure is the events' own timing uncertainty.
+    assert m.quality_s == pytest.approx(2e-5)
+    t = np.linspace(-1, 30, 7)
+    np.testing.assert_allclose(m.to_reference(t), ref_of(t, offset, drift), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("drift", [-4e-5, 2e-5])
+def test_many_noisy_events_robust(drift: float) -> None:
+    rng = np.random.default_rng(5)
+    offset, sigma = 1.234, 5e-5
+    dev = np.sort(rng.uniform(0, 60, 25))
+    ref = ref_of(dev, offset, drift) + rng.normal(0, sigma, dev.size)
+    ref[7] += 0.02  # one event timed 20 ms wrong
+    m = fit_clock_model("phone", dev, ref, reference="mocap")
+    (seg,) = m.segments
+    sd_drift = sigma / (dev.std() * math.sqrt(dev.size))
+    assert abs(seg.drift - drift) < 5 * sd_drift
+    assert abs(m.to_reference(np.array([30.0]))[0] - ref_of(30.0, offset, drift)) < 5 * sigma / math.sqrt(dev.size)
+    assert abs(seg.residuals_s[7] - 0.02) < 5 * sigma  # the outlier keeps its residual, not spread out
+    others = np.delete(np.array(seg.residuals_s), 7)
+    assert np.sqrt(np.mean(others**2)) < 2 * sigma
+    assert len(seg.loo_residuals_s) == dev.size
+    assert m.quality_s >= 0.02  # the gate sees the bad event
+
+
+def test_one_event_is_offset_only() -> None:
+    m = fit_clock_model("physio", [3.5], [4.75], reference="mocap")
+    assert m.method == "events+offset-only"
+    assert m.segments[0].offset_s == pytest.approx(1.25) and m.segments[0].drift == 0.0
+    assert m.confidence < 0.5
+
+
+def test_no_events_nominal() -> None:
+    m = fit_clock_model("cam2", [], [1.0, 20.0], reference="mocap")
+    assert m.method == "nominal" and m.confidence == 0.0 and math.isnan(m.quality_s)
+    np.testing.assert_array_equal(m.to_reference(np.array([1.0, 2.0])), [1.0, 2.0])
+
+
+def test_unequal_counts_pair_under_coarse_offset() -> None:
+    offset, drift = 0.83, 1.5e-5
+    true_dev = np.array([0.4, 23.9])
+    dev = np.array([0.4, 9.1, 23.9])  # a spurious device event in the middle
+    m = fit_clock_model("cam3", dev, ref_of(true_dev, offset, drift), reference="mocap")
+    assert m.dropped_device_events == (1,) and m.dropped_reference_events == ()
+    assert abs(m.segments[0].drift - drift) < 1e-12
+    assert any("dropped" in n for n in m.notes)
+
+
+def test_missing_flash_matched_by_label() -> None:
+    offset = 0.5
+    ref = ref_of(np.array([0.7, 24.2]), offset, 0.0)
+    m = fit_clock_model(
+        "cam4", [24.2], ref, reference="mocap", device_event_labels=["end"], reference_event_labels=["start", "end"]
+    )
+    assert m.dropped_reference_events == (0,)
+    assert m.segments[0].offset_s == pytest.approx(offset, abs=1e-12)
+    # Without labels the pairing is ambiguous: smallest |offset| wins, and that is said.
+    m2 = fit_clock_model("cam4", [24.2], ref, reference="mocap")
+    assert m2.segments[0].offset_s == pytest.approx(offset, abs=1e-12)
+    assert any("ambiguous" in n for n in m2.notes)
+
+
+def test_detect_clock_resets_vs_drops() -> None:
+    t = np.arange(600) / 60.0
+    t = np.delete(t, [100, 101, 102, 300])  # dropped frames: not resets
+    t[400:] -= 5.0  # backward jump
+    t[500:] += 3.0  # 3 s forward gap (after the jump: still forward)
+    assert detect_clock_resets(t, nominal_rate_hz=60.0).tolist() == [400, 500]
+    assert detect_clock_resets(np.arange(100.0), nominal_rate_hz=1.0).tolist() == []  # 1 Hz: 1 s is normal
+
+
+def _reset_stream() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """60 fps timestamps with a backward reset at sample 900; true (offset, drift) per segment."""
+    ts = np.r_[np.arange(900) / 60.0, 0.2 + np.arange(900) / 60.0]
+    return ts, [(0.31, 2e-5), (15.6, 2e-5)]
+
+
+def test_piecewise_fit_across_backward_reset() -> None:
+    ts, truth = _reset_stream()
+    dev = [1.0, 13.0, 2.0, 12.0]  # events in order of occurrence, two per segment
+    seg_of = [0, 0, 1, 1]
+    ref = [ref_of(d, *truth[s]) for d, s in zip(dev, seg_of, strict=True)]
+    m = fit_clock_model("cam1", dev, ref, reference="mocap", device_timestamps_s=ts, nominal_rate_hz=60.0)
+    assert len(m.segments) == 2 and [s.n_events for s in m.segments] == [2, 2]
+    expected = np.r_[ref_of(ts[:900], *truth[0]), ref_of(ts[900:], *truth[1])]
+    np.testing.assert_allclose(m.to_reference(ts), expected, rtol=0, atol=1e-10)
+    assert m.segments[1].device_start_s == pytest.approx(0.2)
+
+
+def test_segment_with_one_event_shares_drift() -> None:
+    ts, truth = _reset_stream()
+    dev, seg_of = [1.0, 13.0, 5.0], [0, 0, 1]
+    ref = [ref_of(d, *truth[s]) for d, s in zip(dev, seg_of, strict=True)]
+    m = fit_clock_model("cam1", dev, ref, reference="mocap", device_timestamps_s=ts, nominal_rate_hz=60.0)
+    s0, s1 = m.segments
+    assert s1.n_events == 1 and s1.drift == pytest.approx(s0.drift, abs=0)
+    assert s1.offset_s == pytest.approx(truth[1][0], abs=1e-10)
+    assert m.method == "events" and any("drift shared" in n for n in m.notes)
+
+
+def test_segment_without_events_uses_continuity() -> None:
+    ts = np.r_[np.arange(900) / 60.0, np.arange(900) / 60.0]  # reset to 0, recording continuous
+    offset, drift = 0.31, 2e-5
+    dev = [1.0, 13.0]
+    m = fit_clock_model(
+        "cam1", dev, ref_of(dev, offset, drift), reference="mocap", device_timestamps_s=ts, nominal_rate_hz=60.0
+    )
+    t_ref = m.to_reference(ts)
+    # One nominal interval between the last sample before the reset and the first after it.
+    assert t_ref[900] - t_ref[899] == pytest.approx(1 / 60.0, abs=1e-9)
+    assert m.segments[1].n_events == 0 and m.confidence < 0.5
+    assert any("continuity" in n for n in m.notes)
+
+
+def test_identity_and_round_trip() -> None:
+    ident = identity_model("mocap")
+    assert ident.method == "identity" and ident.quality_s == 0.0 and ident.confidence == 1.0
+    t = np.array([0.0, 1.5, 100.0])
+    np.testing.assert_array_equal(ident.to_reference(t), t)
+    ts, truth = _reset_stream()
+    dev, seg_of = [1.0, 13.0, 2.0, 7.0, 12.0], [0, 0, 1, 1, 1]
+    rng = np.random.default_rng(2)
+    ref = [ref_of(d, *truth[s]) + rng.normal(0, 1e-4) for d, s in zip(dev, seg_of, strict=True)]
+    m = fit_clock_model(
+        "cam1",
+        dev,
+        ref,
+        reference="mocap",
+        device_timestamps_s=ts,
+        nominal_rate_hz=60.0,
+        device_event_uncertainty_s=1e-4,
+    )
+    for model in (ident, m):
+        back = ClockModel.from_dict(json.loads(json.dumps(model.to_dict())))
+        assert back == model
+    with pytest.raises(ValueError, match="missing or has a malformed field"):
+        ClockModel.from_dict({"stream": "x"})
+
+
+def test_bad_method_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        ClockModel("x", "mocap", "magic", identity_model("x").segments, 1.0)
+
+
+def test_two_events_without_uncertainty_have_unmeasured_quality() -> None:
+    dev = np.array([1.0, 20.0])
+    m = fit_clock_model("emg", dev, ref_of(dev, 0.2, 1e-5), reference="mocap")
+    assert math.isnan(m.quality_s) and m.max_abs_residual_s == 0.0 and m.confidence == 0.5
+
+
+def test_forward_gap_reset_and_explicit_event_segments() -> None:
+    ts = np.r_[np.arange(600) / 60.0, 30.0 + np.arange(600) / 60.0]  # 20 s jump forward
+    truth = [(0.4, 1e-5), (-19.6, 1e-5)]
+    dev = [1.0, 9.0, 31.0, 39.0]
+    seg_of = [0, 0, 1, 1]
+    ref = [ref_of(d, *truth[s]) for d, s in zip(dev, seg_of, strict=True)]
+    m = fit_clock_model("cam2", dev, ref, reference="mocap", device_timestamps_s=ts, nominal_rate_hz=60.0)
+    assert [s.n_events for s in m.segments] == [2, 2]
+    np.testing.assert_allclose([s.offset_s for s in m.segments], [0.4, -19.6], atol=1e-9)
+    # Same answer when the caller states the segments; a wrong count is refused.
+    m2 = fit_clock_model(
+        "cam2", dev, ref, reference="mocap", device_timestamps_s=ts, nominal_rate_hz=60.0, device_event_segments=seg_of
+    )
+    assert m2 == m
+    with pytest.raises(ValueError, match=r"one segment in 0\.\.1 per event"):
+        fit_clock_model(
+            "cam2",
+            dev,
+            ref,
+            reference="mocap",
+            device_timestamps_s=ts,
+            nominal_rate_hz=60.0,
+            device_event_segments=[0, 1],
+        )
