@@ -111,3 +111,77 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command()
+def run(
+    raw: RawOpt = None,
+    store: StoreOpt = None,
+    recording: Annotated[
+        list[str] | None, typer.Option("--recording", "-r", help="Only these recordings (repeatable)")
+    ] = None,
+    parallel: Annotated[int, typer.Option(help="Recordings processed at once (worker processes)")] = 2,
+) -> None:
+    """Materialise every asset for every complete recording, in-process, and print a summary."""
+    from flexsync.pipelines.runner import run_recordings
+    from flexsync.pipelines.summary import format_summary
+
+    raw_root, store_root = config.raw_root(raw), config.store_root(store)
+    started = time.perf_counter()
+    runs = run_recordings(raw_root, store_root, keys=recording or None, progress=_progress("run"), parallel=parallel)
+    typer.echo(format_summary(runs, store_root, time.perf_counter() - started))
+    if not all(r.success for r in runs):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo(raw: RawOpt = None, truth: TruthOpt = None, store: StoreOpt = None) -> None:
+    """Generate the default synthetic dataset (if absent) and run the pipeline on it."""
+    from flexsync.raw.layout import list_complete_recordings
+
+    raw_root = config.raw_root(raw)
+    if not list_complete_recordings(raw_root):
+        synth(raw_root=raw_root, truth=truth, workers=2)
+    else:
+        typer.echo(f"using the existing raw dataset in {raw_root} (delete it to regenerate)")
+    run(raw=raw_root, store=store, recording=None, parallel=2)
+
+
+@app.command()
+def backfill(
+    keys: Annotated[list[str] | None, typer.Argument(help="Recording keys (default: every complete recording)")] = None,
+    raw: RawOpt = None,
+    wait: Annotated[bool, typer.Option(help="Follow the backfill until it finishes")] = False,
+    timeout_s: Annotated[float, typer.Option(help="Give up following after this many seconds")] = 3600.0,
+) -> None:
+    """Submit an asset backfill of recordings to the Dagster instance in DAGSTER_HOME.
+
+    The daemon (`make ui`, or `dagster-daemon run`) executes it; `--wait` shows progress.
+    """
+    import os
+
+    from flexsync.definitions import defs
+    from flexsync.pipelines.backfill import launch_backfill, wait_for_backfill
+    from flexsync.pipelines.runner import open_instance
+    from flexsync.raw.layout import list_complete_recordings
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise typer.BadParameter("set DAGSTER_HOME to the instance the daemon uses (make ui uses .dagster_home)")
+    selected = list(keys) if keys else list_complete_recordings(config.raw_root(raw))
+    instance = open_instance()
+    backfill_id = launch_backfill(instance, defs, selected)
+    typer.echo(f"backfill {backfill_id} submitted for {len(selected)} recordings")
+    if wait:
+        from tqdm import tqdm
+
+        with tqdm(total=len(selected), desc="backfill", unit="rec") as bar:
+
+            def show(progress) -> None:
+                bar.n = progress.runs_succeeded + progress.runs_failed
+                bar.set_postfix(status=progress.status, failed=progress.runs_failed)
+                bar.refresh()
+
+            final = wait_for_backfill(instance, backfill_id, len(selected), timeout_s=timeout_s, on_progress=show)
+        typer.echo(f"backfill {backfill_id}: {final.status}, {final.runs_succeeded} ok, {final.runs_failed} failed")
+        if final.runs_failed or not final.done:
+            raise typer.Exit(code=1)

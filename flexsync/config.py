@@ -62,6 +62,7 @@ class PipelineSettings:
     frame_height: int = 256
     frame_chunk: int = 16
     frame_codec: str = "zstd"  # "zstd" or "none"
+    frame_zstd_level: int = 1  # level 1 writes ~25% faster than 3 at a similar ratio on frames
     luma_grid: tuple[int, int] = (27, 48)
     grid_rate_hz: float = 60.0
     emg_envelope_rate_hz: float = 100.0

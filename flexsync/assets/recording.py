@@ -1,7 +1,5 @@
 """The published recording: every stream on the reference clock plus a common grid, in one Zarr."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from flexsync.assets._translate import to_check_result, to_metadata

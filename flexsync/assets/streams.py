@@ -1,7 +1,5 @@
 """One asset per raw stream of a recording: read it, process it, stage it on its device clock."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from flexsync.assets._translate import to_check_result, to_metadata

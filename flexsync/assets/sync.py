@@ -1,7 +1,5 @@
 """Clock models: every stream's device clock mapped onto the reference clock, with residuals."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from flexsync.assets._translate import to_check_result, to_metadata

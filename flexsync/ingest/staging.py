@@ -18,7 +18,15 @@ from flexsync.errors import MissingInputError
 from flexsync.storage.layout import StoreLayout
 from flexsync.storage.zarr_io import open_group_readonly
 
-__all__ = ["StagedStream", "StreamSummary", "SyncEvent", "read_staged", "strictly_increasing_problem"]
+__all__ = [
+    "StagedStream",
+    "StreamSummary",
+    "SyncEvent",
+    "events_check_text",
+    "label_events",
+    "read_staged",
+    "strictly_increasing_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -115,3 +123,26 @@ def strictly_increasing_problem(t: np.ndarray) -> str | None:
         i = int(bad[0])
         return f"{bad.size} non-increasing steps; first at sample {i + 1}: {t[i]:.6f} s then {t[i + 1]:.6f} s"
     return None
+
+
+def label_events(
+    onsets_s: np.ndarray, *, t_first_s: float, t_last_s: float, source: str, uncertainty_s: float
+) -> list[SyncEvent]:
+    """Name detected sync events "start"/"end": by order when two, by position when one.
+
+    Extra events (more than two) keep the first and the last: the sync box fires two.
+    """
+    onsets = [float(t) for t in np.sort(np.asarray(onsets_s, dtype=np.float64))]
+    if len(onsets) >= 2:
+        chosen = [(onsets[0], "start"), (onsets[-1], "end")]
+    elif len(onsets) == 1:
+        middle = 0.5 * (t_first_s + t_last_s)
+        chosen = [(onsets[0], "start" if onsets[0] < middle else "end")]
+    else:
+        chosen = []
+    return [SyncEvent(t, uncertainty_s, source, label) for t, label in chosen]
+
+
+def events_check_text(events: list[SyncEvent]) -> tuple[bool, str]:
+    labels = sorted(e.label for e in events)
+    return labels == ["end", "start"], "sync events found: " + (", ".join(labels) or "none")

@@ -18,9 +18,10 @@ from flexsync.ingest.streams import StreamResult
 from flexsync.quality import TableMeta
 from flexsync.readers.video import GAP_FACTOR, iter_frames, probe_video
 from flexsync.storage.atomic import atomic_directory
+from flexsync.storage.background import BackgroundAppender
 from flexsync.storage.layout import StoreLayout
 from flexsync.storage.zarr_io import ChunkedAppender, create_array, open_group_for_write, write_array
-from flexsync.timing.flash import FlashFeatures, detect_flashes
+from flexsync.timing.flash import detect_flashes
 
 __all__ = ["dropped_frame_gaps", "ingest_video"]
 
@@ -62,7 +63,7 @@ def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, setti
     if exposure_s <= 0:
         exposure_s = 1.0 / video.nominal_rate_hz  # no exposure known: assume a 360-degree shutter
     width, height = settings.frame_width, settings.frame_height
-    features = FlashFeatures(grid_rows=settings.luma_grid[0], grid_cols=settings.luma_grid[1])
+    luma = np.empty((video.n_frames, *settings.luma_grid), dtype=np.float32)
     target = store.staging_stream(recording.key, stream)
     with atomic_directory(target) as tmp:
         group = open_group_for_write(tmp)
@@ -73,20 +74,23 @@ def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, setti
             dtype="uint8",
             chunks=(settings.frame_chunk, height, width, 3),
             compressor=None if settings.frame_codec == "none" else "zstd",
+            zstd_level=settings.frame_zstd_level,
         )
-        with ChunkedAppender(frames) as out:
-            for chunk in iter_frames(video, width=width, height=height, chunk_frames=settings.frame_chunk):
+        chunks = iter_frames(
+            video, width=width, height=height, chunk_frames=settings.frame_chunk, luma_grid=settings.luma_grid
+        )
+        with BackgroundAppender(ChunkedAppender(frames), block_rows=settings.frame_chunk) as out:
+            for chunk in chunks:
                 out.append(chunk.frames)
-                features.update(chunk.frames)
+                luma[chunk.start_index : chunk.start_index + chunk.n_frames] = chunk.luma
         write_array(group, "t_device", t_device.astype(np.float64))
-        grid = features.features.reshape(video.n_frames, *features.grid_shape)
-        write_array(group, "luma_grid", grid.astype(np.float32), chunks=(4096, *features.grid_shape))
+        write_array(group, "luma_grid", luma, chunks=(4096, *settings.luma_grid))
         flashes = detect_flashes(
-            features,
+            luma.reshape(video.n_frames, -1),
             t_device,
             exposure_s=exposure_s,
             pulse_s=settings.sync_pulse_s,
-            grid_shape=features.grid_shape,
+            grid_shape=settings.luma_grid,
             stream=f"{recording.key}/{stream}",
         )
         gaps = dropped_frame_gaps(t_device)

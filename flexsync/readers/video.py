@@ -52,6 +52,7 @@ class FrameChunk:
     start_index: int
     frames: np.ndarray
     timestamps_s: np.ndarray
+    luma: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -159,8 +160,14 @@ def iter_frames(
     chunk_frames: int = 16,
     threads: str = "AUTO",
     out: np.ndarray | None = None,
+    luma_grid: tuple[int, int] | None = None,
 ) -> Iterator[FrameChunk]:
     """Decode every frame, converted to RGB at ``width`` x ``height`` (swscale AREA), in chunks.
+
+    With ``luma_grid=(rows, cols)`` each chunk also carries ``luma`` (n, rows, cols) float32: the
+    mean luma (0-255 scale) of each cell of the converted frame, area-averaged by swscale from the
+    RGB frame in 16-bit precision. It feeds sync-flash detection at almost no cost (the small
+    second conversion runs on the already reduced frame, in C).
 
     Parameters
     ----------
@@ -174,6 +181,8 @@ def iter_frames(
         FFmpeg decoder thread type: ``"AUTO"``, ``"FRAME"``, ``"SLICE"`` or ``"NONE"``.
     out
         Optional reused buffer of shape (chunk_frames, height, width, 3), uint8, C-contiguous.
+    luma_grid
+        Optional (rows, cols) of the per-frame luma cell grid.
 
     Yields
     ------
@@ -194,6 +203,8 @@ def iter_frames(
     elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}, got {out.dtype} {out.shape}")
     reformatter = VideoReformatter()
+    luma_reformatter = VideoReformatter() if luma_grid else None
+    luma = np.empty((chunk_frames, *luma_grid), dtype=np.float32) if luma_grid else None
     expected_pts = _expected_pts(video)
     row_bytes = width * 3
     filled = 0
@@ -203,13 +214,27 @@ def iter_frames(
         plane = rgb.planes[0]
         rows = np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)
         out[filled] = rows[:, :row_bytes].reshape(height, width, 3)
+        if luma_reformatter is not None and luma is not None:
+            luma[filled] = _cell_luma(luma_reformatter, rgb, luma.shape[1], luma.shape[2])
         filled += 1
         if filled == chunk_frames:
-            yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled])
+            yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
             start = index + 1
             filled = 0
     if filled:
-        yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled])
+        yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
+
+
+def _head(array: np.ndarray | None, n: int) -> np.ndarray | None:
+    return None if array is None else array[:n]
+
+
+def _cell_luma(reformatter: VideoReformatter, rgb: Any, rows: int, cols: int) -> np.ndarray:
+    """Mean luma per cell of an RGB frame, area-averaged to (rows, cols) in 16-bit gray."""
+    gray = reformatter.reformat(rgb, width=cols, height=rows, format="gray16le", interpolation=Interpolation.AREA)
+    plane = gray.planes[0]
+    values = np.frombuffer(plane, dtype="<u2").reshape(rows, plane.line_size // 2)[:, :cols]
+    return values.astype(np.float32) * np.float32(255.0 / 65535.0)
 
 
 def decode_only(video: VideoStream, *, threads: str = "AUTO") -> int:

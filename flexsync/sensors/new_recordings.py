@@ -1,7 +1,5 @@
 """Pick up complete recordings (manifest present) that are not yet partitions, and run them."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from flexsync.assets.partitions import recordings_partitions

@@ -103,7 +103,7 @@ class EmgSynthesizer:
         self._zi = np.zeros((self._sos.shape[0], 2, n_channels))
         # Per-channel parameters, drawn once, before any block.
         self.channel_peak_uv = peak_uv * rng.uniform(0.6, 1.0, size=n_channels)
-        self.hum_uv = rng.uniform(3.0, 30.0, size=n_channels) if self.mains_hz > 0 else np.zeros(n_channels)
+        self.hum_uv = rng.uniform(1.0, 10.0, size=n_channels) if self.mains_hz > 0 else np.zeros(n_channels)
         self.hum3_uv = self.hum_uv * rng.uniform(0.1, 0.3, size=n_channels)
         self.hum_phase = rng.uniform(0.0, 2 * np.pi, size=(2, n_channels))
         self._next = 0

@@ -101,9 +101,10 @@ def _write_video(
     led_windows: list[tuple[float, float]],
     *,
     rate_hint_hz: float,
+    equipment: str,
 ) -> None:
     """Render each kept frame at its exposure on the true axis and encode it with its own PTS."""
-    renderer = FrameRenderer(camera, led_position_lab=LED_POSITION_LAB)
+    renderer = FrameRenderer(camera, led_position_lab=LED_POSITION_LAB, equipment=equipment)
     start_true = clock.to_true(device_times_s)
     exposure_true = clock.to_true(device_times_s + camera.exposure_s) - start_true
     led_levels = exposure_overlap(start_true, exposure_true, led_windows)
@@ -199,7 +200,16 @@ def generate_recording(
             missed = [i for i in range(len(windows)) if rng.uniform() < options.missing_flash_probability]
             led = [w for i, w in enumerate(windows) if i not in missed]
         relative = f"video/{view}.mp4"
-        _write_video(work / relative, cameras[view], motion, clock, kept, led, rate_hint_hz=rate)
+        _write_video(
+            work / relative,
+            cameras[view],
+            motion,
+            clock,
+            kept,
+            led,
+            rate_hint_hz=rate,
+            equipment="dumbbells" if fkg.action(plan.action_id).equipment == "dumbbell" else "barbell",
+        )
         if view == "cam1":
             cam1_true_times = clock.to_true(kept)
         streams[view] = StreamEntry(

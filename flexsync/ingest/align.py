@@ -1,0 +1,251 @@
+"""Publish a recording: every staged stream on the reference clock plus a common grid, atomically.
+
+The big arrays (frames, raw EMG) are hard-linked from staging, not copied; only the
+reference-clock times, the grid and the attributes are new. The whole recording group is
+built in a temporary folder, checked against the layout contract, and swapped in at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import zarr
+
+from flexsync import __version__
+from flexsync.config import PipelineSettings
+from flexsync.errors import InputFileError
+from flexsync.ingest.checks import RECORDING_CHECKS, outcome
+from flexsync.ingest.clocks import read_clock_models
+from flexsync.ingest.recording import RawRecording
+from flexsync.ingest.staging import StagedStream, read_staged
+from flexsync.ingest.tables import table_frame
+from flexsync.quality import CheckOutcome, PathMeta, TableMeta
+from flexsync.schemas.zarr_layout import STATUS_COMPLETE, check_recording_group
+from flexsync.storage.atomic import atomic_directory, link_or_copy_tree
+from flexsync.storage.layout import StoreLayout
+from flexsync.storage.tables import write_partition
+from flexsync.storage.zarr_io import open_group_for_write, write_array
+from flexsync.timing.clock_model import ClockModel
+from flexsync.timing.resample import hold_or_interpolate, interpolate_pose, make_grid, nearest_frame
+
+__all__ = ["PublishResult", "publish_recording"]
+
+LAYOUT_VERSION = 1
+
+
+@dataclass
+class PublishResult:
+    metadata: dict[str, Any]
+    checks: list[CheckOutcome] = field(default_factory=list)
+
+
+def _aligned_times(staged: StagedStream, model: ClockModel) -> dict[str, np.ndarray]:
+    """Reference-clock twins of every device-clock time array of a staged stream."""
+    kind = staged.summary.kind
+    names = {"video": ["t_device"], "physio": ["t_device"], "mocap": ["t_device", "sync_t_device"]}
+    names["emg"] = ["t_device", "envelope_t_device"]
+    return {name.replace("t_device", "t"): model.to_reference(staged.array(name)) for name in names[kind]}
+
+
+def publish_recording(recording: RawRecording, store: StoreLayout, settings: PipelineSettings) -> PublishResult:
+    key = recording.key
+    manifest = recording.manifest
+    models = read_clock_models(store, key)
+    staged = {name: read_staged(store, key, name) for name in manifest.streams}
+    times = {name: _aligned_times(s, models[name]) for name, s in staged.items()}
+    grid_t = _grid(times, settings)
+
+    target = store.recording(key)
+    with atomic_directory(target) as tmp:
+        root = open_group_for_write(tmp)
+        zarr.open_group(tmp / "streams", mode="w", zarr_format=3)
+        for name, stage in staged.items():
+            link_or_copy_tree(stage.path, tmp / "streams" / name)
+            group = zarr.open_group(tmp / "streams" / name, mode="r+", zarr_format=3)
+            for array_name, values in times[name].items():
+                write_array(group, array_name, values, chunks=_time_chunks(values))
+        grid_metadata = _write_grid(tmp, grid_t, staged, times, settings)
+        root.attrs.update(
+            {
+                "flexsync_layout": LAYOUT_VERSION,
+                "recording": key,
+                "subject": manifest.subject,
+                "action": manifest.action,
+                "take": manifest.take,
+                "reference_stream": manifest.reference_stream,
+                "clock_models": {name: _json(model.to_dict()) for name, model in models.items()},
+                "provenance": {
+                    "code_version": __version__,
+                    "inputs": {s.summary.file: s.summary.sha256 for s in staged.values()},
+                    "parameters": _json(settings.to_dict()),
+                },
+                "status": STATUS_COMPLETE,
+            }
+        )
+        problems = check_recording_group(tmp)
+        if problems:
+            raise InputFileError(
+                "the aligned recording does not conform to the Zarr layout contract, not published: "
+                + "; ".join(problems[:10]),
+                path=target,
+                recording=key,
+            )
+    table_rows = _write_tables(recording, store, staged, grid_t)
+    checks = [
+        outcome(RECORDING_CHECKS[0], True, f"recording {key}: published group conforms to the Zarr layout contract"),
+        outcome(RECORDING_CHECKS[1], True, f"recording {key}: tables validated and written", rows=table_rows),
+    ]
+    metadata = {
+        "path": PathMeta(target),
+        "streams": TableMeta(
+            ("stream", "kind", "samples", "t_ref_first_s", "t_ref_last_s"),
+            tuple(
+                (name, s.summary.kind, s.summary.n_samples, float(times[name]["t"][0]), float(times[name]["t"][-1]))
+                for name, s in staged.items()
+            ),
+        ),
+        **grid_metadata,
+        "table_rows": table_rows,
+    }
+    return PublishResult(metadata=metadata, checks=checks)
+
+
+def _time_chunks(values: np.ndarray) -> tuple[int]:
+    return (min(max(1, values.shape[0]), 1 << 16),)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=list, allow_nan=False))
+
+
+def _grid(times: dict[str, dict[str, np.ndarray]], settings: PipelineSettings) -> np.ndarray:
+    """The common grid covers the span every stream covers (their overlap on the reference clock)."""
+    start = max(float(t["t"][0]) for t in times.values())
+    end = min(float(t["t"][-1]) for t in times.values())
+    if end <= start:
+        raise ValueError(f"streams do not overlap on the reference clock (latest start {start}, earliest end {end})")
+    return make_grid(start, end, settings.grid_rate_hz)
+
+
+def _write_grid(tmp, grid_t, staged, times, settings: PipelineSettings) -> dict[str, Any]:
+    views = [name for name, s in staged.items() if s.summary.kind == "video"]
+    group = zarr.open_group(tmp / "grid", mode="w", zarr_format=3)
+    group.attrs.update({"rate_hz": float(settings.grid_rate_hz), "views": views})
+    write_array(group, "t", grid_t)
+    frame_index = np.full((grid_t.size, len(views)), -1, dtype=np.int32)
+    coverage = {}
+    for column, view in enumerate(views):
+        # A grid point more than 1.5 frame intervals from any frame lies in a dropped-frame gap.
+        max_distance = 1.5 / staged[view].summary.nominal_rate_hz
+        index, valid = nearest_frame(times[view]["t"], grid_t, max_distance_s=max_distance)
+        frame_index[:, column] = np.where(valid, index, -1)
+        coverage[view] = float(valid.mean())
+    write_array(group, "video_frame_index", frame_index)
+    by_kind = {s.summary.kind: name for name, s in staged.items()}
+    if "mocap" in by_kind:
+        name = by_kind["mocap"]
+        pose, mask = interpolate_pose(
+            times[name]["t"],
+            staged[name].array("joints"),
+            staged[name].array("valid"),
+            grid_t,
+            max_gap_s=settings.pose_max_gap_s,
+        )
+        write_array(group, "pose", pose)
+        write_array(group, "pose_valid", mask)
+        coverage["pose"] = float(mask.mean())
+    if "emg" in by_kind:
+        name = by_kind["emg"]
+        rate = float(staged[name].attrs["envelope_rate_hz"])
+        envelope, mask = hold_or_interpolate(
+            times[name]["envelope_t"], staged[name].array("envelope"), grid_t, mode="linear", max_gap_s=2.5 / rate
+        )
+        write_array(group, "emg_envelope", envelope)
+        write_array(group, "emg_valid", mask.all(axis=1))
+        coverage["emg"] = float(mask.all(axis=1).mean())
+    if "physio" in by_kind:
+        name = by_kind["physio"]
+        values, mask = hold_or_interpolate(times[name]["t"], staged[name].array("values"), grid_t, mode="linear")
+        write_array(group, "physio", values)
+        write_array(group, "physio_valid", mask.all(axis=1))
+        coverage["physio"] = float(mask.all(axis=1).mean())
+    return {
+        "grid_rate_hz": float(settings.grid_rate_hz),
+        "grid_points": int(grid_t.size),
+        "grid_span_s": float(grid_t[-1] - grid_t[0]),
+        "grid_coverage": TableMeta(("stream", "valid_fraction"), tuple(coverage.items())),
+    }
+
+
+def _write_tables(recording: RawRecording, store: StoreLayout, staged, grid_t) -> dict[str, int]:
+    key = recording.key
+    manifest = recording.manifest
+    annotations = recording.annotations or {}
+    recordings = [
+        {
+            "recording": key,
+            "subject": manifest.subject,
+            "action": manifest.action,
+            "take": manifest.take,
+            "reference_stream": manifest.reference_stream,
+            "n_streams": len(staged),
+            "duration_s": float(grid_t[-1] - grid_t[0]),
+            "n_repetitions": len(annotations.get("repetitions", [])),
+            "code_version": __version__,
+        }
+    ]
+    streams, dropped, quality = [], [], []
+    for name, stage in staged.items():
+        s = stage.summary
+        streams.append(
+            {
+                "recording": key,
+                "stream": name,
+                "kind": s.kind,
+                "format": s.format,
+                "device": s.device,
+                "file": s.file,
+                "sha256": s.sha256,
+                "bytes": s.bytes,
+                "nominal_rate_hz": s.nominal_rate_hz,
+                "measured_rate_hz": s.measured_rate_hz,
+                "n_samples": s.n_samples,
+                "n_channels": s.n_channels,
+                "t_device_first_s": s.t_device_first_s,
+                "t_device_last_s": s.t_device_last_s,
+                "width": s.width,
+                "height": s.height,
+                "codec": s.codec,
+            }
+        )
+        dropped += [{"recording": key, "stream": name, **gap} for gap in s.dropped_frames]
+        for q in s.channel_quality:
+            flags = (q["flat"], q["saturated"], q["powerline"])
+            quality.append(
+                {
+                    "recording": key,
+                    "stream": name,
+                    "channel": q["name"],
+                    "rms_uv": q["rms_uv"],
+                    "snr_db": q["snr_db"],
+                    "powerline_ratio": q["powerline_ratio"],
+                    "saturation_fraction": q["saturation_fraction"],
+                    "flat": flags[0],
+                    "saturated": flags[1],
+                    "powerline": flags[2],
+                    "ok": not any(flags),
+                }
+            )
+    rows = {}
+    for table, data in (
+        ("recordings", recordings),
+        ("streams", streams),
+        ("dropped_frames", dropped),
+        ("channel_quality", quality),
+    ):
+        write_partition(store.root, table, key, table_frame(table, data))
+        rows[table] = len(data)
+    return rows

@@ -1,0 +1,170 @@
+"""Ingest sEMG: raw channels on the device clock, cleaned and envelope versions, quality, trigger."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flexsync.config import PipelineSettings
+from flexsync.errors import InputFileError
+from flexsync.ingest.checks import STREAM_CHECKS, outcome
+from flexsync.ingest.recording import RawRecording, verify_input
+from flexsync.ingest.staging import StreamSummary, events_check_text, label_events, strictly_increasing_problem
+from flexsync.ingest.streams import StreamResult
+from flexsync.quality import TableMeta
+from flexsync.readers.registry import read_file
+from flexsync.readers.stream import SignalStream
+from flexsync.signals.emg import channel_quality, clean_emg, emg_envelope
+from flexsync.storage.atomic import atomic_directory
+from flexsync.storage.layout import StoreLayout
+from flexsync.storage.zarr_io import open_group_for_write, write_array
+from flexsync.timing.pulses import detect_pulses
+
+__all__ = ["ingest_emg"]
+
+TO_MICROVOLTS = {"uV": 1.0, "µV": 1.0, "mV": 1e3, "V": 1e6, "nV": 1e-3}
+TRIGGER_EDGE_UNCERTAINTY_S = 1e-5
+EMG_CHUNK_ROWS = 20000  # ~10 s at 2 kHz: big enough to avoid per-chunk overhead
+
+
+def _signal_with(contents, channel: str, path, key: str, stream: str) -> SignalStream:
+    for signal in contents.signals.values():
+        if channel in signal.channel_names:
+            return signal
+    names = sorted({n for s in contents.signals.values() for n in s.channel_names})
+    raise InputFileError(
+        f"trigger channel {channel!r} not found; channels are {', '.join(names)}",
+        path=path,
+        recording=key,
+        stream=stream,
+    )
+
+
+def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
+    entry = recording.stream(stream)
+    path = recording.stream_path(stream)
+    sha256, size = verify_input(recording, entry.file, stream=stream)
+    contents = read_file(path, format=entry.format, options={"name": stream, "nominal_rate_hz": entry.nominal_rate_hz})
+    trigger_name = str(entry.options.get("trigger_channel", "TRIG"))
+    signal = _signal_with(contents, trigger_name, path, recording.key, stream)
+    rate = float(signal.nominal_rate_hz)
+    emg_index = [i for i, name in enumerate(signal.channel_names) if name != trigger_name]
+    names = [signal.channel_names[i] for i in emg_index]
+    expected = int(entry.options.get("n_channels", 16))
+    if len(names) != expected:
+        raise InputFileError(
+            f"expected {expected} EMG channels besides {trigger_name!r}, found {len(names)}: {', '.join(names)}",
+            path=path,
+            recording=recording.key,
+            stream=stream,
+        )
+    scale = np.array([_to_microvolts(signal.units[i], path, recording.key, stream) for i in emg_index])
+    raw = (signal.data[:, emg_index] * scale).astype(np.float32)
+    trigger = np.asarray(signal.channel(trigger_name), dtype=np.float32)
+    t_device = np.asarray(signal.timestamps_s, dtype=np.float64)
+    clean = clean_emg(raw, rate, mains_hz=recording.manifest.mains_hz, band_hz=settings.emg_band_hz)
+    envelope, envelope_rate = emg_envelope(clean, rate, out_rate_hz=settings.emg_envelope_rate_hz)
+    envelope_t = t_device[0] + np.arange(envelope.shape[0]) / envelope_rate
+    quality = channel_quality(raw, rate, mains_hz=recording.manifest.mains_hz, channel_names=names)
+    pulses = detect_pulses(trigger, t_device)
+    events = label_events(
+        pulses.onset_s,
+        t_first_s=float(t_device[0]),
+        t_last_s=float(t_device[-1]),
+        source="trigger",
+        uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S,
+    )
+    duration = float(t_device[-1] - t_device[0])
+    summary = StreamSummary(
+        stream=stream,
+        kind="emg",
+        format=entry.format,
+        device=entry.device,
+        file=entry.file,
+        sha256=sha256,
+        bytes=size,
+        nominal_rate_hz=entry.nominal_rate_hz,
+        measured_rate_hz=(len(t_device) - 1) / duration if duration > 0 else 0.0,
+        n_samples=len(t_device),
+        n_channels=len(names),
+        t_device_first_s=float(t_device[0]),
+        t_device_last_s=float(t_device[-1]),
+        sync_events=events,
+        channel_quality=[{k: v for k, v in q.to_dict().items() if k != "flags"} for q in quality],
+        warnings=[*contents.warnings, *signal.warnings],
+    )
+    target = store.staging_stream(recording.key, stream)
+    rows = (EMG_CHUNK_ROWS,)
+    with atomic_directory(target) as tmp:
+        group = open_group_for_write(tmp)
+        write_array(group, "raw", raw, chunks=(*rows, len(names)))
+        write_array(group, "clean", clean.astype(np.float32), chunks=(*rows, len(names)))
+        write_array(group, "trigger", trigger, chunks=rows)
+        write_array(group, "t_device", t_device, chunks=rows)
+        write_array(group, "envelope", envelope.astype(np.float32), chunks=(*rows, len(names)))
+        write_array(group, "envelope_t_device", envelope_t, chunks=rows)
+        group.attrs.update(
+            {
+                "kind": "emg",
+                "units": "uV",
+                "channel_names": names,
+                "nominal_rate_hz": rate,
+                "mains_hz": float(recording.manifest.mains_hz),
+                "band_hz": [float(b) for b in settings.emg_band_hz],
+                "envelope_rate_hz": float(envelope_rate),
+                "ingest": summary.to_attrs(),
+            }
+        )
+    return StreamResult(
+        stream=stream,
+        kind="emg",
+        staging_path=target,
+        metadata=_metadata(summary, quality),
+        checks=_checks(recording.key, summary, t_device, quality),
+        warnings=summary.warnings,
+    )
+
+
+def _to_microvolts(unit: str, path, key: str, stream: str) -> float:
+    try:
+        return TO_MICROVOLTS[unit]
+    except KeyError:
+        raise InputFileError(
+            f"EMG channel unit {unit!r} is not a voltage ({', '.join(TO_MICROVOLTS)})",
+            path=path,
+            recording=key,
+            stream=stream,
+        ) from None
+
+
+def _metadata(summary: StreamSummary, quality) -> dict:
+    return {
+        "samples": summary.n_samples,
+        "channels": summary.n_channels,
+        "rate_hz": summary.measured_rate_hz,
+        "duration_s": summary.t_device_last_s - summary.t_device_first_s,
+        "channel_quality": TableMeta(
+            ("channel", "rms_uv", "snr_db", "powerline_ratio", "flags"),
+            tuple((q.name, q.rms_uv, q.snr_db, q.powerline_ratio, ",".join(q.flags) or "ok") for q in quality),
+        ),
+        "trigger_pulses": TableMeta(
+            ("label", "onset_device_s"), tuple((e.label, e.t_device_s) for e in summary.sync_events)
+        ),
+    }
+
+
+def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, quality) -> list:
+    timestamps, quality_check, sync = STREAM_CHECKS["emg"]
+    where = f"recording {key}, stream {summary.stream}"
+    problem = strictly_increasing_problem(t_device)
+    bad = [f"{q.name} ({', '.join(q.flags)})" for q in quality if not q.ok]
+    found, text = events_check_text(summary.sync_events)
+    return [
+        outcome(timestamps, problem is None, f"{where}: " + (problem or "sample times strictly increasing")),
+        outcome(
+            quality_check,
+            not bad,
+            f"{where}: " + (f"channels with problems: {', '.join(bad)}" if bad else "all channels ok"),
+            bad_channels=bad,
+        ),
+        outcome(sync, found, f"{where}: {text}", n_events=len(summary.sync_events)),
+    ]
