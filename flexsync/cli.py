@@ -185,3 +185,23 @@ def backfill(
         typer.echo(f"backfill {backfill_id}: {final.status}, {final.runs_succeeded} ok, {final.runs_failed} failed")
         if final.runs_failed or not final.done:
             raise typer.Exit(code=1)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here as JSON")] = None,
+    width: Annotated[int, typer.Option(help="Cinema source width (FLEX: 1920)")] = 1280,
+    height: Annotated[int, typer.Option(help="Cinema source height (FLEX: 1080)")] = 720,
+    short_reps: Annotated[int, typer.Option(help="Repetitions of the short recording")] = 2,
+    long_reps: Annotated[int, typer.Option(help="Repetitions of the long recording")] = 8,
+) -> None:
+    """Pipeline wall time vs the unavoidable decode+convert work, and peak memory for two durations."""
+    from flexsync.bench.ingest import run_ingest_benchmark
+
+    typer.echo(f"generating two recordings at {width}x{height} and measuring (a few minutes)...")
+    result = run_ingest_benchmark(width=width, height=height, short_reps=short_reps, long_reps=long_reps)
+    typer.echo(result.format())
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        typer.echo(f"figures written to {json_out}")

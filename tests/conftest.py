@@ -28,3 +28,34 @@ def real_data() -> Path:
             "that holds vicon_markers_analogs.c3d, lsl_minimal.xdf, ..."
         )
     return folder
+
+
+@pytest.fixture(scope="session")
+def small_options():
+    """Generator options for tests: two short recordings at a small resolution."""
+    from flexsync.synth.options import SynthOptions
+
+    return SynthOptions(
+        seed=11,
+        subjects=1,
+        actions=("A01", "A13"),
+        repetitions=2,
+        width=192,
+        height=108,
+        phone_width=108,
+        phone_height=192,
+    )
+
+
+@pytest.fixture(scope="session")
+def synth_dataset(tmp_path_factory, small_options):
+    """A generated raw dataset and its truth, shared read-only by the tests of one worker.
+
+    Returns (raw_root, truth_root, keys). Tests that modify files must copy them first.
+    """
+    from flexsync.synth.dataset import generate_dataset
+
+    base = tmp_path_factory.mktemp("synth")
+    raw, truth = base / "raw", base / "truth"
+    keys = generate_dataset(raw, truth, small_options)
+    return raw, truth, keys

@@ -7,15 +7,18 @@ features (cell luma) accumulate, so a video is never held in memory whole.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from flexsync.config import PipelineSettings
+from flexsync.errors import InputFileError
 from flexsync.ingest.checks import STREAM_CHECKS, outcome
 from flexsync.ingest.recording import RawRecording, verify_input
 from flexsync.ingest.staging import StreamSummary, SyncEvent, strictly_increasing_problem
 from flexsync.ingest.streams import StreamResult
 from flexsync.quality import TableMeta
+from flexsync.readers.stream import VideoStream
 from flexsync.readers.video import GAP_FACTOR, iter_frames, probe_video
 from flexsync.storage.atomic import atomic_directory
 from flexsync.storage.background import BackgroundAppender
@@ -58,6 +61,7 @@ def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, setti
     path = recording.stream_path(stream)
     sha256, size = verify_input(recording, entry.file, stream=stream)
     video = probe_video(path, stream_index=entry.options.get("video_stream"), name=stream)
+    _reject_truncated(video, path, recording.key, stream)
     t_device = video.timestamps_s
     exposure_s = float(entry.options.get("exposure_s") or _calibrated_exposure(recording, stream) or 0.0)
     if exposure_s <= 0:
@@ -144,6 +148,25 @@ def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, setti
         checks=_checks(recording.key, summary, t_device),
         warnings=summary.warnings,
     )
+
+
+def _reject_truncated(video: VideoStream, path: Path, key: str, stream: str) -> None:
+    """Refuse a container whose index promises more frames than its packets hold.
+
+    A file cut short after its index (an MP4 with the ``moov`` box first) still opens and
+    decodes up to the cut; the reader only warns. Publishing it would silently lose the end
+    of the recording, including the end sync flash, so ingest stops here.
+    """
+    promised = int(video.metadata.get("frames_in_header") or 0)
+    if promised > video.n_frames:
+        raise InputFileError(
+            f"truncated video: the container header promises {promised} frames but the file holds "
+            f"{video.n_frames} (last PTS {float(video.timestamps_s[-1]):.3f} s); copy the file again from the "
+            "recorder",
+            path=path,
+            recording=key,
+            stream=stream,
+        )
 
 
 def _calibrated_exposure(recording: RawRecording, stream: str) -> float | None:

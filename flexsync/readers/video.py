@@ -165,9 +165,9 @@ def iter_frames(
     """Decode every frame, converted to RGB at ``width`` x ``height`` (swscale AREA), in chunks.
 
     With ``luma_grid=(rows, cols)`` each chunk also carries ``luma`` (n, rows, cols) float32: the
-    mean luma (0-255 scale) of each cell of the converted frame, area-averaged by swscale from the
-    RGB frame in 16-bit precision. It feeds sync-flash detection at almost no cost (the small
-    second conversion runs on the already reduced frame, in C).
+    mean luma (0-255 scale) of each cell of the frame, area-averaged by swscale from the decoded
+    frame's luma plane in 16-bit precision. It feeds sync-flash detection at almost no cost
+    (~0.1 ms a 720p frame, in C; the cell grid covers the same field of view as the RGB frames).
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ def iter_frames(
         rows = np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)
         out[filled] = rows[:, :row_bytes].reshape(height, width, 3)
         if luma_reformatter is not None and luma is not None:
-            luma[filled] = _cell_luma(luma_reformatter, rgb, luma.shape[1], luma.shape[2])
+            luma[filled] = _cell_luma(luma_reformatter, frame, luma.shape[1], luma.shape[2])
         filled += 1
         if filled == chunk_frames:
             yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
@@ -229,9 +229,9 @@ def _head(array: np.ndarray | None, n: int) -> np.ndarray | None:
     return None if array is None else array[:n]
 
 
-def _cell_luma(reformatter: VideoReformatter, rgb: Any, rows: int, cols: int) -> np.ndarray:
-    """Mean luma per cell of an RGB frame, area-averaged to (rows, cols) in 16-bit gray."""
-    gray = reformatter.reformat(rgb, width=cols, height=rows, format="gray16le", interpolation=Interpolation.AREA)
+def _cell_luma(reformatter: VideoReformatter, frame: Any, rows: int, cols: int) -> np.ndarray:
+    """Mean luma per cell of a decoded frame, area-averaged to (rows, cols) in 16-bit gray."""
+    gray = reformatter.reformat(frame, width=cols, height=rows, format="gray16le", interpolation=Interpolation.AREA)
     plane = gray.planes[0]
     values = np.frombuffer(plane, dtype="<u2").reshape(rows, plane.line_size // 2)[:, :cols]
     return values.astype(np.float32) * np.float32(255.0 / 65535.0)

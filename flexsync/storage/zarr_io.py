@@ -203,6 +203,9 @@ def create_array(
         chunks=chunks,
         compressors=_codecs(compressor, zstd_level),
         filters=(),
+        # "c.0.0.0.0" files side by side instead of nested "c/0/0/0/0" folders: a 1,000-chunk
+        # video is then 1,000 files, not 4,000 directories to create, hard-link and delete.
+        chunk_key_encoding={"name": "default", "separator": "."},
         fill_value=default_fill_value(dtype) if fill_value is None else fill_value,
         attributes=normalize_attrs(attrs or {}, where=f"array {name} attrs"),
         dimension_names=None if dimension_names is None else tuple(dimension_names),

@@ -66,8 +66,8 @@ def test_appender_writes_each_chunk_once_from_blocks_of_any_size(tmp_path, mode)
         assert out.n_rows == n
     assert arr.shape == (n, H, W, 3)
     np.testing.assert_array_equal(open_group_readonly(root)["frames"][...], data)
-    chunk_writes = sorted(k for k in _SETS[str(root)] if k.startswith("frames/c/"))
-    expected = [f"frames/c/{i}/0/0/0" for i in range(math.ceil(n / chunk))]
+    chunk_writes = sorted(k for k in _SETS[str(root)] if k.startswith("frames/c."))
+    expected = [f"frames/c.{i}.0.0.0" for i in range(math.ceil(n / chunk))]
     assert chunk_writes == sorted(expected)  # every chunk once, none twice
 
 
@@ -121,7 +121,7 @@ def test_same_data_gives_byte_identical_files(tmp_path):
     _write_example(tmp_path / "b.zarr", attr_order=1, appended=False)
     a, b = _tree(tmp_path / "a.zarr"), _tree(tmp_path / "b.zarr")
     assert sorted(a) == sorted(b)
-    assert "streams/emg/raw/c/2/0" in a  # 45,001 rows -> 3 chunks of 20,000
+    assert "streams/emg/raw/c.2.0" in a  # 45,001 rows -> 3 chunks of 20,000
     assert a == b
     root = json.loads(a["zarr.json"])
     assert list(root["attributes"]) == ["clock_models", "status"]
@@ -134,8 +134,8 @@ def test_compressor_choice(tmp_path):
     frames[:, :, : W // 2] = 200  # compressible, not all fill value
     write_array(group, "raw", frames, compressor=None)
     write_array(group, "zstd", frames)
-    raw_size = (tmp_path / "g.zarr" / "raw" / "c" / "0" / "0" / "0" / "0").stat().st_size
-    zstd_size = (tmp_path / "g.zarr" / "zstd" / "c" / "0" / "0" / "0" / "0").stat().st_size
+    raw_size = (tmp_path / "g.zarr" / "raw" / "c.0.0.0.0").stat().st_size
+    zstd_size = (tmp_path / "g.zarr" / "zstd" / "c.0.0.0.0").stat().st_size
     assert raw_size == frames.nbytes
     assert zstd_size < frames.nbytes / 20
     meta = json.loads((tmp_path / "g.zarr" / "zstd" / "zarr.json").read_text())
@@ -195,7 +195,7 @@ def test_publish_by_linking_staging_leaves_staging_untouched(tmp_path):
         set_attrs(stream, {"nominal_rate_hz": 60.0})
     assert stats.n_linked == len(before)
     assert _tree(staged) == before  # zarr.json of the stream was replaced, not edited through the link
-    chunk = "frames/c/1/0/0/0"
+    chunk = "frames/c.1.0.0.0"
     assert (final / "streams/cam1" / chunk).stat().st_ino == (staged / chunk).stat().st_ino
     rec = read_recording(final)
     np.testing.assert_array_equal(rec["streams/cam1/frames"][...], frames)
