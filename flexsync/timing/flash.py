@@ -4,19 +4,33 @@ The pipeline decodes each video once (resized RGB chunks, for storage); ``FlashF
 along and keeps the mean luma of a coarse grid of cells per frame (48 x 27 cells: ~5 KB a
 frame as float32). ``detect_flashes`` then works on that small table alone:
 
-1. Find the LED: the cell whose luma jumps up and, ``pulse_s`` later, down again, most sharply
-   relative to the cell's own frame-to-frame variability (so cells a moving body crosses rank
-   low), with a flat plateau, the same baseline before and after, and similar amplitude at
-   both flashes. Neighbouring cells that flash in step are summed in.
+1. Find the LED: for every cell and frame, a step up followed ``pulse_s`` later by a step down
+   is scored by its amplitude over the *local* noise: the frame-to-frame roughness of the off
+   frames before, the plateau and the off frames after, plus the before/after baseline
+   mismatch (plus a small share of the cell's whole-recording variability, so cells a moving
+   body keeps crossing rank lower). A body that passes through the LED cell at other times
+   therefore no longer hides the flash; a body moving in the cell *during* the flash lowers
+   its score, as it should. The cell whose best events (similar amplitude, flat plateau,
+   same baseline) score highest in total wins; neighbouring cells that flash in step are
+   summed in.
 2. Time each edge: a frame's PTS is the start of its exposure of ``exposure_s``; the LED adds
    light in proportion to the part of the exposure it is on. With ``f`` the frame's brightness
-   normalised between the off level and the fully-on plateau, each frame near an edge bounds
-   the edge time (a partial frame pins it: onset = p + E(1 - f), offset = p + E f; a dark or
-   fully lit frame gives a one-sided bound), with a margin of 3 noise sigmas on ``f``. The
-   onset interval and the (offset - pulse_s) interval are intersected; the estimate is the
-   middle of what remains and ``uncertainty_s`` its half-width. When an edge falls between two
-   exposures (exposure shorter than the frame interval, or a dropped frame) the interval is
-   that gap, so the uncertainty is honest rather than optimistic. Actual PTS are used
+   normalised between the off and on levels measured next to that edge (medians of the
+   nearest frames on each side, so slow drift of the background cancels), a partial frame
+   pins the edge (onset = p + E(1 - f), offset = p + E f) and a dark or fully lit frame
+   gives a one-sided bound. ``f`` carries a standard error from the measured noise of the
+   cell's off/on frames and from lossy coding (H.264 quantises a small frame-to-frame change
+   towards the previous frame: measured on rendered, encoded, decoded and resized video at
+   ~1-4 % of the step, ``codec_sigma`` = 3.5 %; a frame bit-identical to its predecessor was
+   probably skipped and may hide up to ~12 %, so its margin is widened to 5 codec sigmas).
+   Across an edge the lit fraction is monotonic, so a frame contradicting a darker neighbour
+   is dropped as noise. Bounds use a 3-sigma margin; the onset
+   interval and the (offset - pulse_s) interval are intersected. This is solved twice: with the
+   frame noise alone, whose middle is the point estimate (partial frames pin it tightly), and
+   with the coding error too, which gives the honest interval (the estimate is kept inside it)
+   and the uncertainty. ``uncertainty_s`` is a standard (1-sigma) uncertainty: the noise term
+   propagated to time, combined with the width left by an edge that fell between two
+   exposures (a uniform interval of half-width h counts h / sqrt(3)). Actual PTS are used
    throughout, so dropped frames and variable frame rates only widen the gaps.
 """
 
@@ -33,15 +47,25 @@ logger = logging.getLogger(__name__)
 
 # ITU-R BT.601 luma weights for R, G, B.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
-# Floor (luma levels, 0-255) added to each cell's variability so a noise-free cell cannot win on
-# a division by ~0.
+# Floor (luma levels, 0-255) added to a cell's noise so a noise-free cell cannot win on a division by ~0.
 _SCALE_FLOOR = 0.5
-# Frames on each side of a flash used for the off level.
+# Share of a cell's whole-recording variability added to its local noise when scoring a pulse.
+_GLOBAL_WEIGHT = 0.25
+# Frames on each side of a flash used for the off levels and the local noise.
 _OFF_FRAMES = 6
-# Smallest margin on a normalised brightness (quantisation, model error).
-_MIN_FRACTION_MARGIN = 0.01
+# Frames nearest an edge whose median gives the level on each side of that edge.
+_EDGE_FRAMES = 3
+# Noise margin (sigmas) on a normalised brightness when it bounds an edge.
+_MARGIN_SIGMAS = 3.0
+# Brightness error floor (fraction of the step) of the point estimate's solve (quantisation of an 8-bit level).
+_TIGHT_FRACTION_SIGMA = 1.0 / 300.0
+# A frame identical to its predecessor may hide a change of this many codec sigmas (skipped by
+# the encoder; measured up to 0.12 of the step on the generator's H.264).
+_SKIP_SIGMAS = 5.0
 # Candidate cells examined in detail after the coarse ranking.
 _N_CANDIDATE_CELLS = 24
+# Cells scored together (bounds the memory of the vectorised scoring on long videos).
+_CELL_BLOCK = 128
 
 
 def luma_grid(frames: np.ndarray, grid_rows: int, grid_cols: int) -> np.ndarray:
@@ -131,13 +155,14 @@ class FlashFeatures:
 class FlashEvents:
     """Flashes found in one view, on the device clock (PTS seconds), in time order.
 
-    Per event: ``onset_s`` (best estimate), ``uncertainty_s`` (half-width of the interval the
-    onset lies in, noise at 3 sigma), ``offset_s`` (the LED-off edge measured on its own),
+    Per event: ``onset_s`` (best estimate), ``uncertainty_s`` (standard, 1-sigma uncertainty of
+    the onset: frame noise and coding error propagated to time, plus any gap between exposures
+    the edge may lie in, counted as a uniform interval), ``offset_s`` (the LED-off edge measured on its own),
     ``frac_first``/``frac_last`` (normalised brightness of the first and last lit frames:
     1.0 means the edge fell between exposures), ``first_lit_index``/``last_lit_index``,
     ``confidence`` in [0, 1], ``which`` ("start"/"end" by order, or by position in the recording
     when only one flash was seen). ``cells`` are the grid cells summed for the LED (row-major)
-    and ``score`` the LED cell's sharpness score (z units).
+    and ``score`` the summed pulse scores of the LED cell's events (local-noise units).
     """
 
     onset_s: np.ndarray
@@ -187,6 +212,7 @@ def detect_flashes(
     pulse_s: float,
     max_events: int = 2,
     min_score: float = 6.0,
+    codec_sigma: float = 0.035,
     grid_shape: tuple[int, int] | None = None,
     stream: str | None = None,
 ) -> FlashEvents:
@@ -206,7 +232,11 @@ def detect_flashes(
     max_events : int
         At most this many flashes are returned (the best, in time order).
     min_score : float
-        Minimum step sharpness, in units of the cell's frame-to-frame variability (6).
+        Minimum pulse amplitude in units of the cell's local noise (6).
+    codec_sigma : float
+        Standard error of a frame's normalised LED brightness from lossy coding, as a fraction
+        of the on-off step (0.035, measured on H.264 at the generator's rate; 0 for lossless
+        frames). It sets the floor of ``uncertainty_s``: ``codec_sigma * exposure_s``.
     grid_shape : (rows, cols), optional
         Needed with a plain array to merge neighbouring cells; taken from ``FlashFeatures``.
     stream : str, optional
@@ -231,6 +261,8 @@ def detect_flashes(
         )
     if exposure_s <= 0 or pulse_s <= 0:
         raise ValueError(f"stream {name}: exposure_s and pulse_s must be > 0, got {exposure_s}, {pulse_s}")
+    if not 0 <= codec_sigma < 0.5:
+        raise ValueError(f"stream {name}: codec_sigma must be in [0, 0.5), got {codec_sigma}")
     if t.size >= 2 and not np.all(np.diff(t) > 0):
         raise ValueError(f"stream {name}: frame timestamps must be strictly increasing (presentation order)")
     if t.size < 2 * _OFF_FRAMES:
@@ -238,30 +270,28 @@ def detect_flashes(
 
     x = x_all.astype(np.float32, copy=False)
     dt = float(np.median(np.diff(t)))
-    scale = _variability(x, max_events)
-    s = np.zeros_like(x)
-    s[1:-1] = x[2:] - x[:-2]  # two-frame step: a partial frame splits an edge over two frames
-    z = s / scale
-    pair, fall_of = _pair_scores(z, t, pulse_s, tol_s=2.0 * dt)
+    score, fall_of, s = _pulse_scores(x, t, pulse_s, tol_s=2.0 * dt, max_events=max_events)
 
-    best_per_cell = pair.max(axis=0)
+    best_per_cell = score.max(axis=0)
     order = np.argsort(-best_per_cell, kind="stable")[:_N_CANDIDATE_CELLS]
     sep_s = max(0.5, 3.0 * pulse_s)
     best_cell, best_events, best_total = -1, [], 0.0
     for cell in order.tolist():
         if best_per_cell[cell] < min_score:
             break
-        events = _cell_events(x[:, cell], t, pair[:, cell], fall_of[:, cell], min_score, sep_s, max_events)
+        events = _cell_events(x[:, cell], t, score[:, cell], fall_of[:, cell], min_score, sep_s, max_events)
         total = sum(e.score for e in events)
         if total > best_total:
             best_cell, best_events, best_total = cell, events, total
     if best_cell < 0 or not best_events:
-        logger.info("stream %s: no LED flash found (best step score %.1f)", name, float(best_per_cell.max()))
+        logger.info("stream %s: no LED flash found (best pulse score %.1f)", name, float(best_per_cell.max()))
         return _no_flash(grid_shape)
 
-    cells = _merge_neighbours(best_cell, best_events, s, pair, grid_shape, min_score)
+    cells = _merge_neighbours(best_cell, best_events, s, score, grid_shape, min_score)
     lum = x[:, cells].astype(np.float64).sum(axis=1)
-    rows = [_time_event(lum, t, ev, exposure_s, pulse_s) for ev in sorted(best_events, key=lambda e: e.rise)]
+    rows = [
+        _time_event(lum, t, ev, exposure_s, pulse_s, codec_sigma) for ev in sorted(best_events, key=lambda e: e.rise)
+    ]
     rows = [r for r in rows if r is not None]
     if not rows:
         return _no_flash(grid_shape)
@@ -295,95 +325,145 @@ def _variability(x: np.ndarray, max_events: int) -> np.ndarray:
 
     The flashes themselves contribute at most ~4 large changes each, so the (8 * max_events + 1)-th
     largest change (or the 75th percentile, whichever is larger) measures what else happens in
-    the cell: a body moving through it drives it up, a static background leaves it at noise.
+    the cell over the whole recording: a body moving through it drives it up.
     """
     d = np.abs(np.diff(x, axis=0))
     n = d.shape[0]
     k_top = max(0, n - 1 - 8 * max_events)
     k_75 = min(n - 1, int(0.75 * (n - 1)))
     part = np.partition(d, sorted({k_top, k_75}), axis=0)
-    return np.maximum(part[k_top], part[k_75]) + np.float32(_SCALE_FLOOR)
+    return np.maximum(part[k_top], part[k_75])
 
 
-def _pair_scores(z: np.ndarray, t: np.ndarray, pulse_s: float, tol_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """For every frame as a rise: min(rise z, best fall z about pulse_s later) and that fall's frame."""
+def _pair_steps(s: np.ndarray, t: np.ndarray, pulse_s: float, tol_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every frame as a rise: min(rise step, largest fall step about pulse_s later) and that fall's frame."""
     n = t.size
     j_lo = np.searchsorted(t, t + pulse_s - tol_s, side="left")
     j_hi = np.searchsorted(t, t + pulse_s + tol_s, side="right")
-    best = np.full(z.shape, -np.inf, dtype=np.float32)
-    arg = np.zeros(z.shape, dtype=np.int32)
+    best = np.full(s.shape, -np.inf, dtype=np.float32)
+    arg = np.zeros(s.shape, dtype=np.intp)
     for m in range(int((j_hi - j_lo).max(initial=0))):
         j = j_lo + m
         ok = (j < j_hi) & (j < n - 1)
         if not ok.any():
             continue
         jj = np.where(ok, j, 0)
-        cand = np.where(ok[:, None], -z[jj], -np.inf)
+        cand = np.where(ok[:, None], -s[jj], -np.inf)
         better = cand > best  # strict: ties keep the earlier fall frame (the last lit one)
         best = np.where(better, cand, best)
         arg = np.where(better, jj[:, None], arg)
-    pair = np.minimum(z, best)
+    pair = np.minimum(s, best)
     pair[0] = pair[-1] = -np.inf
     return pair, arg
 
 
-def _levels(lum: np.ndarray, rise: int, fall: int) -> tuple[float, float, float, float]:
-    """Off level before, on level (interior plateau), off level after, noise sigma."""
-    pre = lum[max(0, rise - _OFF_FRAMES) : rise]
-    post = lum[fall + 1 : fall + 1 + _OFF_FRAMES]
-    plateau = lum[rise + 1 : fall]
-    off_pre = float(np.median(pre)) if pre.size else float(np.median(post))
-    off_post = float(np.median(post)) if post.size else off_pre
-    on = float(np.median(plateau)) if plateau.size else float(lum[rise : fall + 1].max())
-    resid = np.concatenate([pre - off_pre, plateau - on, post - off_post])
-    sigma = 1.4826 * float(np.median(np.abs(resid))) if resid.size >= 3 else 0.0
-    return off_pre, on, off_post, sigma
+def _pulse_scores(
+    x: np.ndarray, t: np.ndarray, pulse_s: float, *, tol_s: float, max_events: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame (as a rise) and cell: pulse amplitude / local noise, the paired fall frame, the 2-frame step.
+
+    Regions, for rise frame i and fall frame j: off before = up to ``_OFF_FRAMES`` frames before i,
+    plateau = frames i+1 .. j-1, off after = up to ``_OFF_FRAMES`` frames after j. The amplitude is the
+    smallest of the two 2-frame steps and the plateau's rise over each baseline (so a slow ramp or a
+    baseline that does not come back scores low); the noise is the RMS frame-to-frame change inside
+    the regions over sqrt(2), plus half the baseline mismatch, a small share of the whole-recording
+    variability and a floor. Computed in blocks of cells with cumulative sums (memory ~ N x block).
+    """
+    n, n_cells = x.shape
+    s = np.zeros_like(x)
+    s[1:-1] = x[2:] - x[:-2]  # two-frame step: a partial frame splits an edge over two frames
+    score = np.full(x.shape, -np.inf, dtype=np.float32)
+    fall_of = np.zeros(x.shape, dtype=np.intp)
+    global_scale = _variability(x, max_events)
+    i = np.arange(n)[:, None]
+    for c0 in range(0, n_cells, _CELL_BLOCK):
+        blk = slice(c0, min(n_cells, c0 + _CELL_BLOCK))
+        step, j = _pair_steps(s[:, blk], t, pulse_s, tol_s)
+        xb = x[:, blk].astype(np.float64)
+        cx = np.concatenate([np.zeros((1, xb.shape[1])), np.cumsum(xb, axis=0)])
+        cd = np.concatenate([np.zeros((1, xb.shape[1])), np.cumsum(np.diff(xb, axis=0) ** 2, axis=0)])
+        cd = np.concatenate([cd, cd[-1:]])  # (n + 1) rows, like cx
+
+        pre, r_pre = _region_stats(cx, cd, i - _OFF_FRAMES, i, j.shape)
+        plat, r_plat = _region_stats(cx, cd, i + 1, np.maximum(j, i + 2), j.shape)
+        post, r_post = _region_stats(cx, cd, j + 1, j + 1 + _OFF_FRAMES, j.shape)
+        amp = np.minimum(step, np.minimum(plat - pre, plat - post))
+        noise = np.sqrt(0.5 * np.maximum(np.maximum(r_pre, r_plat), r_post))
+        denom = _SCALE_FLOOR + noise + 0.5 * np.abs(pre - post) + _GLOBAL_WEIGHT * global_scale[blk]
+        sc = amp / denom
+        score[:, blk] = np.where(np.isfinite(sc) & (j > i), sc, -np.inf)
+        fall_of[:, blk] = j
+    return score, fall_of, s
+
+
+def _region_stats(
+    cx: np.ndarray, cd: np.ndarray, a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of frames [a, b) and mean squared frame-to-frame change inside them, per frame and cell.
+
+    ``cx`` and ``cd`` are (n + 1, cells) cumulative sums of the lumas and of the squared changes;
+    an empty region gives a NaN mean, one frame a zero change.
+    """
+    n = cx.shape[0] - 1
+    a = np.broadcast_to(np.clip(a, 0, n), shape)
+    b = np.broadcast_to(np.clip(b, 0, n), shape)
+    cnt = b - a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (np.take_along_axis(cx, b, 0) - np.take_along_axis(cx, a, 0)) / cnt
+    bd = np.maximum(b - 1, a)
+    rough = (np.take_along_axis(cd, bd, 0) - np.take_along_axis(cd, a, 0)) / np.maximum(bd - a, 1)
+    return np.where(cnt > 0, mean, np.nan), rough
 
 
 def _cell_events(
     lum: np.ndarray,
     t: np.ndarray,
-    pair: np.ndarray,
+    score: np.ndarray,
     fall_of: np.ndarray,
     min_score: float,
     sep_s: float,
     max_events: int,
 ) -> list[_Candidate]:
-    """Flash-like events of one cell, best first, scored by sharpness x shape, amplitude-consistent."""
-    idx = np.flatnonzero(pair >= min_score)
-    idx = idx[np.argsort(-pair[idx], kind="stable")]
+    """Flash-like events of one cell, best first, scored by pulse score x shape, amplitude-consistent."""
+    idx = np.flatnonzero(score >= min_score)
+    idx = idx[np.argsort(-score[idx], kind="stable")]
     events: list[_Candidate] = []
+    lum64 = lum.astype(np.float64)
     for i in idx.tolist():
         if len(events) >= 4 * max_events:
             break
         if any(abs(t[i] - t[e.rise]) < sep_s for e in events):
             continue
         fall = int(fall_of[i])
-        off_pre, on, off_post, _ = _levels(lum.astype(np.float64), i, fall)
-        amp = on - 0.5 * (off_pre + off_post)
+        lv = _edge_levels(lum64, i, fall)
+        amp = 0.5 * (lv.amp_on + lv.amp_off)
         if amp <= 0:
             continue
-        plateau = lum[i + 1 : fall]
+        plateau = lum64[i + 1 : fall]
         spread = float(plateau.max() - plateau.min()) if plateau.size else 0.0
-        shape = float(np.clip(1.0 - (spread + abs(off_pre - off_post)) / amp, 0.0, 1.0))
-        events.append(_Candidate(i, fall, float(pair[i]) * shape, amp))
+        shape = float(np.clip(1.0 - (spread + abs(lv.off_pre - lv.off_post)) / amp, 0.0, 1.0))
+        events.append(_Candidate(i, fall, float(score[i]) * shape, amp))
     events = [e for e in events if e.score >= min_score]
     events.sort(key=lambda e: -e.score)
     if not events:
         return []
+    # The LED flashes at most max_events times: a cell with more pulses as good (a limb that keeps
+    # crossing it for about pulse_s) is not the LED. Its events count only by how much they beat
+    # the best one beyond max_events.
+    runner_up = events[max_events].score if len(events) > max_events else 0.0
     # The LED gives the same step at every flash: drop events of a very different amplitude.
     ref = events[0].amplitude
     kept = [e for e in events if 0.5 <= e.amplitude / ref <= 2.0][:max_events]
-    for e in kept[1:]:
-        e.score *= min(e.amplitude, ref) / max(e.amplitude, ref)
-    return kept
+    for e in kept:
+        e.score = (e.score - runner_up) * min(e.amplitude, ref) / max(e.amplitude, ref)
+    return [e for e in kept if e.score >= min_score]
 
 
 def _merge_neighbours(
     cell: int,
     events: list[_Candidate],
     s: np.ndarray,
-    pair: np.ndarray,
+    score: np.ndarray,
     grid_shape: tuple[int, int] | None,
     min_score: float,
 ) -> list[int]:
@@ -399,13 +479,66 @@ def _merge_neighbours(
             if (dr or dc) and 0 <= r < rows and 0 <= c < cols:
                 nb = r * cols + c
                 if all(
-                    pair[e.rise, nb] >= min_score
+                    score[e.rise, nb] >= min_score
                     and s[e.rise, nb] >= 0.3 * s[e.rise, cell]
                     and -s[e.fall, nb] >= 0.3 * -s[e.fall, cell]
                     for e in events
                 ):
                     cells.append(nb)
     return sorted(cells)
+
+
+@dataclass(frozen=True)
+class _Levels:
+    off_pre: float  # off level next to the rise (median of the nearest dark frames before it)
+    on_rise: float  # on level next to the rise (first plateau frames)
+    on_fall: float  # on level next to the fall (last plateau frames)
+    off_post: float  # off level next to the fall
+    sigma: float  # frame noise (luma), robust, from frame-to-frame changes inside the regions
+    n_level: int  # frames behind each level (fewest of the four)
+
+    @property
+    def amp_on(self) -> float:
+        return self.on_rise - self.off_pre
+
+    @property
+    def amp_off(self) -> float:
+        return self.on_fall - self.off_post
+
+
+def _robust_noise(diffs: np.ndarray) -> float:
+    """Frame noise (luma) from frame-to-frame changes: MAD / sqrt(2); differences cancel slow drift."""
+    if diffs.size < 3:
+        return 0.0
+    return 1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / np.sqrt(2.0)
+
+
+def _edge_levels(lum: np.ndarray, rise: int, fall: int) -> _Levels:
+    """Off and on levels on each side of both edges, and the frame noise around the flash.
+
+    The noise is the larger of the local estimate (a dozen frames: noisy itself) and the one from
+    the whole recording (robust to a body crossing the cell now and then).
+    """
+    pre = lum[max(0, rise - _OFF_FRAMES) : rise]
+    post = lum[fall + 1 : fall + 1 + _OFF_FRAMES]
+    plateau = lum[rise + 1 : fall]
+    if not plateau.size:
+        plateau = np.array([lum[rise : fall + 1].max()])
+    if not pre.size:
+        pre = post if post.size else np.array([lum[rise]])
+    if not post.size:
+        post = pre
+    m = _EDGE_FRAMES
+    local = _robust_noise(np.concatenate([np.diff(pre), np.diff(plateau), np.diff(post)]))
+    sigma = max(local, _robust_noise(np.diff(lum)))
+    return _Levels(
+        off_pre=float(np.median(pre[-m:])),
+        on_rise=float(np.median(plateau[:m])),
+        on_fall=float(np.median(plateau[-m:])),
+        off_post=float(np.median(post[:m])),
+        sigma=sigma,
+        n_level=int(min(m, pre.size, post.size, plateau.size)),
+    )
 
 
 def _interval(
@@ -415,25 +548,36 @@ def _interval(
     off: float,
     amp: float,
     delta: float,
+    skip_delta: float,
     exposure_s: float,
     *,
     onset: bool,
 ) -> tuple[float, float, float]:
-    """Interval [lo, hi] an edge lies in, from frames near it; also the brightest partial fraction."""
+    """Interval [lo, hi] an edge lies in, from frames near it; also the brightest partial fraction.
+
+    Across a rise the lit fraction can only grow, across a fall only shrink: a frame that looks
+    lit before a dark-looking one (rise) or after it (fall) is noise and is not used.
+    """
     lo, hi, frac = -np.inf, np.inf, np.nan
+    dark = [i for i, k in enumerate(frames) if (lum[k] - off) / amp - delta <= 0]
+    if dark:
+        frames = frames[dark[-1] :] if onset else frames[: dark[0] + 1]
     for k in frames:
         f = (lum[k] - off) / amp
         p = t[k]
+        # A frame bit-identical to the one before was probably skipped by the encoder: it may hide
+        # a change of up to ``skip_delta`` of the step (an edge just inside its exposure).
+        delta_k = max(delta, skip_delta) if k > 0 and lum[k] == lum[k - 1] else delta
         if onset:  # lit part of the exposure is [T, p + E]: f = (p + E - T) / E
-            if f + delta < 1:
-                lo = max(lo, p + exposure_s * (1 - f - delta))
-            if f - delta > 0:
-                hi = min(hi, p + exposure_s * (1 - f + delta))
+            if f + delta_k < 1:
+                lo = max(lo, p + exposure_s * (1 - f - delta_k))
+            if f - delta_k > 0:
+                hi = min(hi, p + exposure_s * (1 - f + delta_k))
         else:  # lit part is [p, U]: f = (U - p) / E
-            if f - delta > 0:
-                lo = max(lo, p + exposure_s * (f - delta))
-            if f + delta < 1:
-                hi = min(hi, p + exposure_s * (f + delta))
+            if f - delta_k > 0:
+                lo = max(lo, p + exposure_s * (f - delta_k))
+            if f + delta_k < 1:
+                hi = min(hi, p + exposure_s * (f + delta_k))
         if f > delta:
             if onset and np.isnan(frac):
                 frac = float(min(f, 1.0))  # first lit frame
@@ -442,29 +586,72 @@ def _interval(
     return lo, hi, frac
 
 
+def _standard(lo: float, hi: float, sigma_s: float) -> tuple[float, float]:
+    """Middle of [lo, hi] (3-sigma noise margins included) and its standard uncertainty.
+
+    What is left of the half-width after the 3-sigma margin is an interval the edge is equally
+    likely anywhere in (an edge between exposures): it counts half-width / sqrt(3); the noise
+    counts sigma_s.
+    """
+    if lo > hi:  # frames disagree beyond the noise margin: keep both ends
+        lo, hi = hi, lo
+    half = 0.5 * (hi - lo)
+    gap = max(0.0, half - _MARGIN_SIGMAS * sigma_s)
+    return 0.5 * (lo + hi), float(np.hypot(gap / np.sqrt(3.0), max(sigma_s, half / _MARGIN_SIGMAS if not gap else 0.0)))
+
+
 def _time_event(
-    lum: np.ndarray, t: np.ndarray, ev: _Candidate, exposure_s: float, pulse_s: float
+    lum: np.ndarray, t: np.ndarray, ev: _Candidate, exposure_s: float, pulse_s: float, codec_sigma: float
 ) -> dict[str, float] | None:
-    """Sub-frame onset of one flash (see the module docstring)."""
-    n = t.size
-    off_pre, on, off_post, sigma = _levels(lum, ev.rise, ev.fall)
-    amp_on, amp_off = on - off_pre, on - off_post
-    if amp_on <= 0 or amp_off <= 0:
+    """Sub-frame onset of one flash (see the module docstring).
+
+    Solved twice: with the frame noise alone (plus a 1/3 % floor), whose middle is the best point
+    estimate (partial frames pin the edges tightly), and with the coding error too, whose
+    interval and standard uncertainty are honest; the estimate is kept inside the honest interval.
+    """
+    lv = _edge_levels(lum, ev.rise, ev.fall)
+    if lv.amp_on <= 0 or lv.amp_off <= 0:
         return None
-    d_on = max(3.0 * sigma / amp_on, _MIN_FRACTION_MARGIN)
-    d_off = max(3.0 * sigma / amp_off, _MIN_FRACTION_MARGIN)
+    honest = _solve_edges(lum, t, ev, lv, exposure_s, pulse_s, codec_sigma, skip=_SKIP_SIGMAS * codec_sigma)
+    if honest is None:
+        return None
+    tight = _solve_edges(lum, t, ev, lv, exposure_s, pulse_s, _TIGHT_FRACTION_SIGMA, skip=0.0)
+    if tight is not None and codec_sigma > _TIGHT_FRACTION_SIGMA:
+        lo, hi = honest["lo"], honest["hi"]
+        honest["onset"] = float(np.clip(tight["onset"], lo, hi))
+        honest["offset"] = tight["offset"]
+    honest["score"] = ev.score
+    return honest
+
+
+def _solve_edges(
+    lum: np.ndarray,
+    t: np.ndarray,
+    ev: _Candidate,
+    lv: _Levels,
+    exposure_s: float,
+    pulse_s: float,
+    codec_sigma: float,
+    *,
+    skip: float,
+) -> dict[str, float] | None:
+    """Onset interval from both edges with brightness errors of frame noise and ``codec_sigma``."""
+    n = t.size
+    amp_on, amp_off = lv.amp_on, lv.amp_off
+    # Standard error of a normalised brightness: frame noise (the frame and the level it is
+    # compared with) and lossy coding.
+    level_factor = np.sqrt(1.0 + 1.0 / max(lv.n_level, 1))
+    sf_on = float(np.hypot(lv.sigma * level_factor / amp_on, codec_sigma))
+    sf_off = float(np.hypot(lv.sigma * level_factor / amp_off, codec_sigma))
+    d_on, d_off = _MARGIN_SIGMAS * sf_on, _MARGIN_SIGMAS * sf_off
     on_frames = [k for k in (ev.rise - 1, ev.rise, ev.rise + 1) if 0 <= k < n and k < ev.fall]
     off_frames = [k for k in (ev.fall - 1, ev.fall, ev.fall + 1) if 0 <= k < n and k > ev.rise]
-    lo1, hi1, frac_first = _interval(lum, t, on_frames, off_pre, amp_on, d_on, exposure_s, onset=True)
-    lo2, hi2, frac_last = _interval(lum, t, off_frames, off_post, amp_off, d_off, exposure_s, onset=False)
-    first_lit = next((k for k in on_frames if (lum[k] - off_pre) / amp_on > d_on), ev.rise + 1)
-    last_lit = next((k for k in reversed(off_frames) if (lum[k] - off_post) / amp_off > d_off), ev.fall)
+    lo1, hi1, frac_first = _interval(lum, t, on_frames, lv.off_pre, amp_on, d_on, skip, exposure_s, onset=True)
+    lo2, hi2, frac_last = _interval(lum, t, off_frames, lv.off_post, amp_off, d_off, skip, exposure_s, onset=False)
+    first_lit = next((k for k in on_frames if (lum[k] - lv.off_pre) / amp_on > d_on), ev.rise + 1)
+    last_lit = next((k for k in reversed(off_frames) if (lum[k] - lv.off_post) / amp_off > d_off), ev.fall)
+    s1, s2 = exposure_s * sf_on, exposure_s * sf_off
     confidence = 1.0
-
-    def mid_half(lo: float, hi: float) -> tuple[float, float]:
-        if lo > hi:  # frames disagree beyond the noise margin: keep both ends, flag it
-            lo, hi = hi, lo
-        return 0.5 * (lo + hi), 0.5 * (hi - lo)
 
     finite1 = np.isfinite(lo1) and np.isfinite(hi1)
     finite2 = np.isfinite(lo2) and np.isfinite(hi2)
@@ -474,29 +661,30 @@ def _time_event(
         confidence *= 0.5
     lo_c, hi_c = max(lo1, lo2 - pulse_s), min(hi1, hi2 - pulse_s)
     if finite1 and finite2 and lo_c > hi_c:
-        # Onset and offset disagree (noise, or pulse_s differs from the LED's on time): weight by width.
-        m1, u1 = mid_half(lo1, hi1)
-        m2, u2 = mid_half(lo2 - pulse_s, hi2 - pulse_s)
+        # Onset and offset disagree (noise, or pulse_s differs from the LED's on time): weight by uncertainty.
+        m1, u1 = _standard(lo1, hi1, s1)
+        m2, u2 = _standard(lo2 - pulse_s, hi2 - pulse_s, s2)
         w1, w2 = 1.0 / max(u1, 1e-9) ** 2, 1.0 / max(u2, 1e-9) ** 2
         onset = (w1 * m1 + w2 * m2) / (w1 + w2)
-        unc = (w1 + w2) ** -0.5 + 0.5 * abs(m1 - m2)
+        unc = float(np.hypot((w1 + w2) ** -0.5, 0.5 * (m1 - m2)))
+        lo_c, hi_c = min(m1, m2) - unc, max(m1, m2) + unc
         confidence *= 0.5
     else:
         if not np.isfinite(lo_c) or not np.isfinite(hi_c):
             lo_c, hi_c = (lo1, hi1) if finite1 else (lo2 - pulse_s, hi2 - pulse_s)
-        onset, unc = mid_half(lo_c, hi_c)
-    if finite2:
-        offset, _ = mid_half(lo2, hi2)
-    else:
-        offset = onset + pulse_s
+        # Coding errors at the two edges lean the same way (towards the previous frame), so the
+        # noise term is not reduced by having both edges: the smaller of the two counts.
+        onset, unc = _standard(lo_c, hi_c, min(s1 if finite1 else np.inf, s2 if finite2 else np.inf))
+    offset = _standard(lo2, hi2, s2)[0] if finite2 else onset + pulse_s
     return {
         "onset": float(onset),
         "uncertainty": float(unc),
+        "lo": float(min(lo_c, hi_c)),
+        "hi": float(max(lo_c, hi_c)),
         "offset": float(offset),
         "frac_first": frac_first,
         "frac_last": frac_last,
         "first_lit": int(first_lit),
         "last_lit": int(last_lit),
         "confidence": confidence,
-        "score": ev.score,
     }
