@@ -201,7 +201,40 @@ def bench_ingest(
     typer.echo(f"generating two recordings at {width}x{height} and measuring (a few minutes)...")
     result = run_ingest_benchmark(width=width, height=height, short_reps=short_reps, long_reps=long_reps)
     typer.echo(result.format())
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-        typer.echo(f"figures written to {json_out}")
+    _write_json(json_out, result.to_dict())
+
+
+@bench_app.command("sync")
+def bench_sync(
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here as JSON")] = None,
+    recordings: Annotated[int, typer.Option(help="Recordings to generate (offsets up to +-5 s)")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the generated recordings")] = 0,
+) -> None:
+    """Alignment accuracy against the generator's ground truth, per stream type."""
+    from flexsync.bench.sync import run_sync_benchmark
+
+    result = run_sync_benchmark(n_recordings=recordings, seed=seed)
+    typer.echo(result.format())
+    _write_json(json_out, result.to_dict())
+
+
+@bench_app.command("loader")
+def bench_loader(
+    store: StoreOpt = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here as JSON")] = None,
+    clips: Annotated[int, typer.Option(help="Clips to read per side")] = 20,
+) -> None:
+    """Clips/s of the Zarr fast loader vs the FLEX code's JPEG folders (PIL), on the same samples."""
+    from flexsync.bench.loader import run_loader_benchmark
+
+    store_root = config.store_root(store)
+    result = run_loader_benchmark(store_root, store_root / "export" / "flex", n_clips=clips)
+    typer.echo(result["summary"])
+    _write_json(json_out, result)
+
+
+def _write_json(path: Path | None, data: dict) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        typer.echo(f"figures written to {path}")

@@ -1,0 +1,166 @@
+"""Training products: repetition samples per recording, then dataset-wide index, splits, export, QA."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from flexsync.assets._translate import to_metadata
+from flexsync.assets.partitions import recordings_partitions
+from flexsync.assets.recording import aligned_recording
+from flexsync.assets.resources import FlexsyncResource
+from flexsync.exports.flex import export_flex
+from flexsync.fkg.catalogue import read_fkg
+from flexsync.quality import PathMeta, TableMeta
+from flexsync.raw.layout import FKG_FILE
+from flexsync.samples.extract import build_recording_samples
+from flexsync.samples.fkg_tables import write_fkg_tables
+from flexsync.samples.index import build_sample_index
+from flexsync.samples.scores import annotated_error_problems, score_disagreements
+from flexsync.samples.videoqa import build_videoqa
+from flexsync.splits.protocols import PROTOCOLS, check_split, write_splits
+
+__all__ = ["TRAINING_ASSETS"]
+
+
+def _fkg(flexsync: FlexsyncResource):
+    return read_fkg(Path(flexsync.raw_root) / FKG_FILE)
+
+
+def _table_meta(df: pl.DataFrame, limit: int = 20) -> TableMeta:
+    head = df.head(limit)
+    return TableMeta(tuple(head.columns), tuple(tuple(row) for row in head.iter_rows()))
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    group_name="training",
+    kinds={"zarr", "parquet"},
+    deps=[aligned_recording],
+    description="One sample per repetition: 103-frame clips per view, pose, EMG and physiology on the same instants.",
+)
+def repetition_samples(context: dg.AssetExecutionContext, flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    result = build_recording_samples(flexsync.raw_root, flexsync.store_root, context.partition_key)
+    return dg.MaterializeResult(
+        metadata=to_metadata(
+            {
+                "samples": result.n_samples,
+                "views": list(result.views),
+                "frame_length": result.frame_length,
+                "invalid_video_frames": result.n_invalid_video_frames,
+                "score_disagreements": result.n_score_disagreements,
+                "path": PathMeta(result.zarr_path),
+            }
+        )
+    )
+
+
+@dg.asset(group_name="training", kinds={"parquet"}, description="The Fitness Knowledge Graph as tables.")
+def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    paths = write_fkg_tables(flexsync.store_root, _fkg(flexsync))
+    return dg.MaterializeResult(metadata=to_metadata({name: PathMeta(path) for name, path in paths.items()}))
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"parquet"},
+    deps=[repetition_samples],
+    check_specs=[
+        dg.AssetCheckSpec("annotations_in_fkg", asset="sample_index", blocking=True),
+        dg.AssetCheckSpec("scores_match_fkg", asset="sample_index"),
+    ],
+    description="Every sample numbered per action (FLEX's NNN), with per-action score ranges and normalised scores.",
+)
+def sample_index(flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    index = build_sample_index(flexsync.store_root)
+    fkg = _fkg(flexsync)
+    problems = annotated_error_problems(index, fkg)
+    disagreements = score_disagreements(index, fkg)
+    return dg.MaterializeResult(
+        metadata=to_metadata(
+            {
+                "samples": index.height,
+                "per_action": _table_meta(index.group_by("action").len().sort("action"), limit=20),
+            }
+        ),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="annotations_in_fkg",
+                passed=problems.height == 0,
+                description=f"{problems.height} annotated errors not in the FKG for their action and key step",
+                metadata=to_metadata({"problems": _table_meta(problems)}),
+            ),
+            dg.AssetCheckResult(
+                check_name="scores_match_fkg",
+                passed=disagreements.height == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"{disagreements.height} samples whose expert score differs from the FKG formula",
+                metadata=to_metadata({"disagreements": _table_meta(disagreements)}),
+            ),
+        ],
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"parquet"},
+    deps=[sample_index],
+    check_specs=[dg.AssetCheckSpec("split_promises", asset="splits", blocking=True)],
+    description="Vanilla, cross-subject, cross-view and cross-skill splits, deterministic from the seed.",
+)
+def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    table = write_splits(flexsync.store_root, protocols=PROTOCOLS, seeds=(0,))
+    index = pl.read_parquet(Path(flexsync.store_root) / "training" / "sample_index.parquet")
+    problems = [
+        f"{protocol}: {problem}"
+        for protocol in PROTOCOLS
+        for problem in check_split(table.filter(pl.col("protocol") == protocol), index)
+    ]
+    counts = table.group_by("protocol", "side").len().sort("protocol", "side")
+    return dg.MaterializeResult(
+        metadata=to_metadata({"rows": table.height, "sides": _table_meta(counts)}),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="split_promises",
+                passed=not problems,
+                description="; ".join(problems[:10]) or "no leakage; every action on both sides where promised",
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"jpeg", "csv"},
+    deps=[splits],
+    description="The FLEX / CoRe folder layout (JPEG frames, skeleton and EMG CSVs, split .mat files).",
+)
+def flex_export(flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    result = export_flex(flexsync.store_root, protocol="vanilla", seed=0)
+    return dg.MaterializeResult(
+        metadata=to_metadata(
+            {
+                "path": PathMeta(result.out),
+                "train": result.n_train,
+                "test": result.n_test,
+                "files": result.n_files,
+                "bytes": result.n_bytes,
+            }
+        )
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"parquet"},
+    deps=[sample_index],
+    description="FLEX-VideoQA: four hierarchical questions per sample from the FKG and the annotations.",
+)
+def videoqa(flexsync: FlexsyncResource) -> dg.MaterializeResult:
+    table = build_videoqa(flexsync.store_root, _fkg(flexsync))
+    return dg.MaterializeResult(
+        metadata=to_metadata({"questions": table.height, "first_rows": _table_meta(table, limit=8)})
+    )
+
+
+TRAINING_ASSETS = [repetition_samples, fkg_tables, sample_index, splits, flex_export, videoqa]

@@ -1,0 +1,377 @@
+"""A CoRe/FLEX-compatible pair dataset that reads the samples Zarr store directly.
+
+The published FLEX code (a CoRe fork) reads 103 JPEGs per view per sample and CSV side files,
+and draws exemplars with the global ``random`` state, so its pairs change with the worker count.
+This dataset keeps its contract - ``Dataset(args, subset, transform)``, train items
+``(data, target)``, test items ``(data, [exemplar] * voter_number)``, ``delta()`` for
+``Group_helper``, scores normalised to ``args.score_range`` per action - but:
+
+- reads ``STORE_ROOT/samples/<key>.zarr`` (one zstd chunk per sample and view) straight into
+  numpy, opened lazily in each worker;
+- draws exemplars from a generator seeded by ``(seed, epoch, index)``: the same pairs for any
+  number of DataLoader workers and any run (call :meth:`FlexPairDataset.set_epoch` each epoch);
+- ``mode="compat"`` hands the transform a list of PIL images (what CoRe's video transforms
+  take); ``mode="fast"`` returns uint8 ``(T, H, W, 3)`` arrays and leaves normalisation to the
+  GPU (converting to float32 on the CPU costs more than reading).
+
+Item dicts carry ``video`` (first view), ``video2`` (second view; ``video3``... for more),
+``Skeleton`` float32 (T, 21, 3) metres (invalid joints 0, see ``Skeleton_valid``), ``EMG``
+float32 (T, 16) envelope at the clip instants (or the cleaned EMG of the repetition,
+``args.emg="clean"``, variable length), ``final_score`` (float), plus ``sample_id``,
+``class_idx``, ``video_valid`` (V, T), ``Skeleton_valid`` (T, 21) and ``EMG_valid`` (T,).
+FLEX's model-specific preprocessing (25-joint NTU remap, left/right EMG contribution) belongs
+in the model's input code, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flexsync.errors import InputFileError, MissingInputError
+from flexsync.loaders._zarr_reader import SAMPLE_INDEX_PATH, SAMPLES_TEMPLATE, SPLITS_PATH, ZarrRowReader
+
+__all__ = ["DEFAULT_VIEWS", "MODES", "PROTOCOLS", "FlexPairDataset", "SampleEntry", "read_sample_clip"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VIEWS: tuple[str, ...] = ("cam1", "cam2")
+MODES = ("compat", "fast")
+PROTOCOLS = ("vanilla", "cross_subject", "cross_view", "cross_skill")
+_SUBSETS = {"train": 0, "test": 1}
+_EMG_KINDS = ("envelope", "clean")
+
+
+def _dataset_base() -> type:
+    """torch's Dataset when torch is installed, else ``object`` (DataLoader needs only the protocol)."""
+    try:
+        from torch.utils.data import Dataset
+    except ImportError:
+        return object
+    return Dataset
+
+
+@dataclass(frozen=True)
+class SampleEntry:
+    """One sample of a subset, in the order CoRe's split lists use: (class, sample index)."""
+
+    sample_id: str
+    recording: str
+    class_idx: int
+    action: str
+    action_sample_index: int
+    expert_score: float
+    score_norm: float
+    views: tuple[str, ...]
+
+
+def read_sample_clip(
+    reader: ZarrRowReader, recording: str, row: int, view: str, *, out: np.ndarray | None = None
+) -> np.ndarray:
+    """uint8 (T, H, W, 3) frames of sample row ``row`` of ``recording`` in ``view``, into ``out``."""
+    rel = f"{SAMPLES_TEMPLATE.format(key=recording)}/video/{view}"
+    return reader.read_rows(rel, row, row + 1, out=None if out is None else out[None])[0]
+
+
+class FlexPairDataset(_dataset_base()):
+    """CoRe/FLEX pair dataset over ``STORE_ROOT`` (samples Zarr + training tables).
+
+    Parameters
+    ----------
+    args : namespace
+        CoRe's arguments: ``data_root`` (the STORE_ROOT), ``class_idx`` (0 = all actions, else
+        1..20), ``score_range`` (e.g. 100), ``frame_length`` (must equal the store's, 103),
+        ``voter_number``, ``seed``. Optional: ``protocol`` ("vanilla"), ``split_seed`` (default:
+        the only seed of that protocol in splits.parquet), ``views`` (default ``("cam1", "cam2")``;
+        for ``cross_view`` the first two views of each side), ``mode`` ("compat" | "fast";
+        default "compat"), ``emg`` ("envelope" | "clean"; default "envelope").
+    subset : {"train", "test"}
+    transform : callable or None
+        Compat mode: called with a list of T PIL images per view. Fast mode: called with the
+        uint8 (T, H, W, 3) array when given.
+
+    Raises
+    ------
+    MissingInputError
+        If sample_index.parquet or splits.parquet is missing.
+    InputFileError
+        If the split names samples absent from the index, a test action has no train exemplar,
+        or a requested view is not among a side's views.
+    ValueError
+        For bad options (subset, mode, protocol, class_idx, voter_number, seed).
+    """
+
+    def __init__(self, args: Any, subset: str, transform: Callable[[Any], Any] | None) -> None:
+        if subset not in _SUBSETS:
+            raise ValueError(f"subset must be one of {list(_SUBSETS)}, got {subset!r}")
+        self.subset = subset
+        self.transforms = transform
+        self.data_root = Path(args.data_root)
+        self.class_idx = int(args.class_idx)
+        self.score_range = float(args.score_range)
+        self.length = int(args.frame_length)
+        self.voter_number = int(args.voter_number)
+        self.seed = int(args.seed)
+        self.protocol = str(getattr(args, "protocol", None) or "vanilla")
+        self.mode = str(getattr(args, "mode", None) or "compat")
+        self.emg = str(getattr(args, "emg", None) or "envelope")
+        requested_views = getattr(args, "views", None)
+        self._check_options()
+        self.split_seed, sides = self._read_split(getattr(args, "split_seed", None))
+        entries = self._read_index(sides, None if requested_views is None else _check_views(requested_views))
+        self.train_list: list[SampleEntry] = entries["train"]
+        self.dataset: list[SampleEntry] = entries[subset]
+        self._train_by_class: dict[int, list[int]] = {}
+        for pos, entry in enumerate(self.train_list):
+            self._train_by_class.setdefault(entry.class_idx, []).append(pos)
+        self._position_in_train = {e.sample_id: i for i, e in enumerate(self.train_list)}
+        orphans = sorted({e.action for e in self.dataset if e.class_idx not in self._train_by_class})
+        if orphans:
+            raise InputFileError(
+                f"no train sample of action(s) {', '.join(orphans)} under protocol {self.protocol!r} "
+                f"seed {self.split_seed}: exemplars cannot be drawn; choose another split or class_idx",
+                path=self.data_root / SPLITS_PATH,
+            )
+        self.epoch = 0
+        self._reader = ZarrRowReader(self.data_root)
+        self._rows: dict[str, dict[str, int]] = {}
+
+    # ------------------------------------------------------------------ contract
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the exemplars of ``epoch`` (call before iterating; workers get it when spawned)."""
+        self.epoch = int(epoch)
+
+    def delta(self) -> list[float]:
+        """|normalised score difference| of every pair (i < j) of train samples of the same action.
+
+        Pairs are taken in train-list order within each action, actions in class order; scores
+        are normalised to ``score_range`` as in the items. This is what CoRe's ``Group_helper``
+        takes to build its regression-tree bins.
+        """
+        out: list[float] = []
+        for class_idx in sorted(self._train_by_class):
+            scores = np.array([self._score(self.train_list[p]) for p in self._train_by_class[class_idx]])
+            i, j = np.triu_indices(len(scores), k=1)
+            out.extend(np.abs(scores[i] - scores[j]).tolist())
+        return out
+
+    def exemplar_indices(self, index: int) -> list[int]:
+        """Positions in ``train_list`` of the exemplar(s) of item ``index`` for the current epoch.
+
+        Train: one random same-action train sample other than itself (itself only if it is the
+        action's only train sample). Test: ``voter_number`` same-action train samples other than
+        itself, distinct while there are enough, then drawn again. Seeded by
+        ``(seed, epoch, index, subset)``.
+        """
+        if not 0 <= index < len(self.dataset):
+            raise IndexError(f"index {index} out of range for {len(self.dataset)} {self.subset} samples")
+        entry = self.dataset[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index, _SUBSETS[self.subset]])
+        # Never the sample itself (cross_view puts a sample on both sides), unless it is the only one.
+        own = self._position_in_train.get(entry.sample_id)
+        candidates = [p for p in self._train_by_class[entry.class_idx] if p != own] or self._train_by_class[
+            entry.class_idx
+        ]
+        if self.subset == "train":
+            return [candidates[int(rng.integers(len(candidates)))]]
+        order = rng.permutation(len(candidates))
+        picks = [candidates[int(k)] for k in order[: self.voter_number]]
+        if len(picks) < self.voter_number:
+            extra = rng.integers(len(candidates), size=self.voter_number - len(picks))
+            picks += [candidates[int(k)] for k in extra]
+        return picks
+
+    def __getitem__(self, index: int) -> tuple[dict[str, Any], Any]:
+        exemplars = self.exemplar_indices(index)
+        data = self.load_item(self.dataset[index])
+        if self.subset == "train":
+            return data, self.load_item(self.train_list[exemplars[0]])
+        return data, [self.load_item(self.train_list[p]) for p in exemplars]
+
+    # ------------------------------------------------------------------ reading
+
+    def load_item(self, entry: SampleEntry) -> dict[str, Any]:
+        """The item dict of one sample (see the module docstring for its keys)."""
+        row = self._row(entry)
+        base = SAMPLES_TEMPLATE.format(key=entry.recording)
+        item: dict[str, Any] = {"sample_id": entry.sample_id, "class_idx": entry.class_idx}
+        for k, view in enumerate(entry.views):
+            clip = np.empty(self._clip_shape(entry.recording, view), dtype=np.uint8)
+            read_sample_clip(self._reader, entry.recording, row, view, out=clip)
+            item["video" if k == 0 else f"video{k + 1}"] = self._transform(clip)
+        all_views = list(self._reader.group_attrs(base).get("views", []))
+        video_valid = self._reader.read_cached(f"{base}/video_valid")[row]
+        item["video_valid"] = np.stack([video_valid[all_views.index(v)] for v in entry.views])
+        pose = self._reader.read_cached(f"{base}/pose")[row]
+        pose_valid = self._reader.read_cached(f"{base}/pose_valid")[row]
+        item["Skeleton"] = np.where(pose_valid[..., None], np.nan_to_num(pose), np.float32(0))
+        item["Skeleton_valid"] = pose_valid.copy()
+        env_valid = self._reader.read_cached(f"{base}/emg_envelope_valid")[row]
+        if self.emg == "envelope":
+            env = self._reader.read_cached(f"{base}/emg_envelope")[row]
+            item["EMG"] = np.where(env_valid[:, None], np.nan_to_num(env), np.float32(0))
+        else:
+            offsets = self._reader.read_cached(f"{base}/emg_offsets")
+            item["EMG"] = self._reader.read_rows(f"{base}/emg", int(offsets[row]), int(offsets[row + 1]))
+        item["EMG_valid"] = env_valid.copy()
+        item["final_score"] = self._score(entry)
+        return item
+
+    def _score(self, entry: SampleEntry) -> float:
+        return float(entry.score_norm * self.score_range)
+
+    def _transform(self, clip: np.ndarray) -> Any:
+        if self.mode == "fast":
+            return clip if self.transforms is None else self.transforms(clip)
+        from PIL import Image
+
+        frames = [Image.fromarray(frame) for frame in clip]
+        return frames if self.transforms is None else self.transforms(frames)
+
+    def _clip_shape(self, recording: str, view: str) -> tuple[int, ...]:
+        info = self._reader.info(f"{SAMPLES_TEMPLATE.format(key=recording)}/video/{view}")
+        return info.row_shape
+
+    def _row(self, entry: SampleEntry) -> int:
+        rows = self._rows.get(entry.recording)
+        if rows is None:
+            base = SAMPLES_TEMPLATE.format(key=entry.recording)
+            attrs = self._reader.group_attrs(base)
+            path = self.data_root / base
+            if attrs.get("status") != "complete":
+                raise InputFileError(f"samples status is {attrs.get('status')!r}, not 'complete'; rebuild", path=path)
+            if int(attrs.get("frame_length", -1)) != self.length:
+                raise InputFileError(
+                    f"frame_length is {attrs.get('frame_length')!r} but args.frame_length is {self.length}; "
+                    "rebuild the samples or set frame_length to match",
+                    path=path,
+                )
+            missing = [v for v in entry.views if v not in attrs.get("views", [])]
+            if missing:
+                raise InputFileError(f"view(s) {', '.join(missing)} absent (has {attrs.get('views')})", path=path)
+            rows = self._rows[entry.recording] = {sid: r for r, sid in enumerate(attrs.get("sample_ids", []))}
+        try:
+            return rows[entry.sample_id]
+        except KeyError:
+            raise InputFileError(
+                f"sample {entry.sample_id} is in the index but not in sample_ids; rebuild the samples",
+                path=self.data_root / SAMPLES_TEMPLATE.format(key=entry.recording),
+            ) from None
+
+    # ------------------------------------------------------------------ index
+
+    def _check_options(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"args.mode must be one of {MODES}, got {self.mode!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"args.protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        if self.emg not in _EMG_KINDS:
+            raise ValueError(f"args.emg must be one of {_EMG_KINDS}, got {self.emg!r}")
+        if not 0 <= self.class_idx <= 20:
+            raise ValueError(f"args.class_idx must be 0 (all actions) or 1..20, got {self.class_idx}")
+        if self.voter_number < 1:
+            raise ValueError(f"args.voter_number must be >= 1, got {self.voter_number}")
+        if self.seed < 0:
+            raise ValueError(f"args.seed must be >= 0 (it seeds numpy.random.SeedSequence), got {self.seed}")
+        if self.score_range <= 0:
+            raise ValueError(f"args.score_range must be > 0, got {self.score_range}")
+
+    def _read_split(self, split_seed: int | None) -> tuple[int, dict[str, dict[str, tuple[str, ...]]]]:
+        import polars as pl
+
+        path = self.data_root / SPLITS_PATH
+        if not path.is_file():
+            raise MissingInputError("splits table missing: build the training products first", path=path)
+        splits = pl.read_parquet(path, columns=["protocol", "seed", "sample_id", "side", "views"]).filter(
+            pl.col("protocol") == self.protocol
+        )
+        seeds = sorted(splits.get_column("seed").unique().to_list())
+        if split_seed is None:
+            if len(seeds) != 1:
+                raise InputFileError(
+                    f"protocol {self.protocol!r} has seeds {seeds}; set args.split_seed to one of them", path=path
+                )
+            split_seed = seeds[0]
+        elif int(split_seed) not in seeds:
+            raise InputFileError(
+                f"protocol {self.protocol!r} has no split with seed {split_seed}; seeds present: {seeds}", path=path
+            )
+        rows = splits.filter(pl.col("seed") == int(split_seed))
+        sides: dict[str, dict[str, tuple[str, ...]]] = {"train": {}, "test": {}}
+        for sample_id, side, views in rows.select("sample_id", "side", "views").iter_rows():
+            if side not in sides:
+                raise InputFileError(f"sample {sample_id}: side {side!r} is not 'train' or 'test'", path=path)
+            sides[side][sample_id] = tuple(views)
+        return int(split_seed), sides
+
+    def _read_index(
+        self, sides: dict[str, dict[str, tuple[str, ...]]], requested: tuple[str, ...] | None
+    ) -> dict[str, list[SampleEntry]]:
+        import polars as pl
+
+        path = self.data_root / SAMPLE_INDEX_PATH
+        if not path.is_file():
+            raise MissingInputError("sample index missing: build the training products first", path=path)
+        columns = ["sample_id", "recording", "class_idx", "action", "action_sample_index", "expert_score", "score_norm"]
+        index = pl.read_parquet(path, columns=columns)
+        if self.class_idx:
+            index = index.filter(pl.col("class_idx") == self.class_idx)
+        index = index.sort("class_idx", "action_sample_index")
+        out: dict[str, list[SampleEntry]] = {"train": [], "test": []}
+        known = set(index.get_column("sample_id").to_list()) if not self.class_idx else None
+        problems: list[str] = []
+        for row in index.iter_rows(named=True):
+            for side, members in sides.items():
+                side_views = members.get(row["sample_id"])
+                if side_views is None:
+                    continue
+                views = self._views_for(side_views, requested)
+                if isinstance(views, str):
+                    problems.append(f"{row['sample_id']} ({side}): {views}")
+                    continue
+                out[side].append(
+                    SampleEntry(
+                        sample_id=row["sample_id"],
+                        recording=row["recording"],
+                        class_idx=int(row["class_idx"]),
+                        action=row["action"],
+                        action_sample_index=int(row["action_sample_index"]),
+                        expert_score=float(row["expert_score"]),
+                        score_norm=float(row["score_norm"]),
+                        views=views,
+                    )
+                )
+        if known is not None:
+            unknown = sorted((set(sides["train"]) | set(sides["test"])) - known)
+            if unknown:
+                problems.append(f"{len(unknown)} split sample(s) not in the sample index, e.g. {unknown[:5]}")
+        if problems:
+            raise InputFileError("; ".join(problems[:10]), path=self.data_root / SPLITS_PATH)
+        return out
+
+    def _views_for(self, side_views: tuple[str, ...], requested: tuple[str, ...] | None) -> tuple[str, ...] | str:
+        """Views to read for a sample: the requested ones if the side has them, else a problem text."""
+        if requested is None:
+            if self.protocol == "cross_view":
+                return side_views[:2]
+            requested = DEFAULT_VIEWS
+        missing = [v for v in requested if v not in side_views]
+        if missing:
+            return f"view(s) {', '.join(missing)} not on this side of the split (has {list(side_views)})"
+        return tuple(requested)
+
+
+def _check_views(views: Sequence[str]) -> tuple[str, ...]:
+    views = tuple(views)
+    if not views:
+        raise ValueError("views must name at least one view, e.g. ('cam1', 'cam2')")
+    return views

@@ -1,0 +1,645 @@
+"""Clock models from motion, for streams whose sync events are missing (a missed flash, an unplugged trigger).
+
+Every stream sees the same body move: the cameras as frame-to-frame luma change, the mocap as
+joint speed, the EMG as muscle activity. When a stream has no usable sync event, its clock can
+still be recovered by cross-correlating one of these motion signals with the reference stream's:
+
+1. Features, each on its own device clock: ``video_motion_energy`` (mean absolute frame
+   difference of the staged cell luma, per second, placed between the two exposures' middles,
+   LED cells left out), ``joint_speed`` (mean 3D joint speed, short occlusion gaps bridged) and
+   ``emg_activity`` (mean envelope).
+2. ``fit_by_motion`` puts both signals on one uniform grid (``rate_hz``), band-passes them
+   (zero phase, so no delay) and z-scores them, so neither slow trends nor units matter, then
+   finds the lag that maximises the normalised cross-correlation within ``+-max_offset_s``
+   (sub-sample by a parabola through the peak). The lag is the offset of
+   ``t_ref = offset + (1 + drift) * t_dev``.
+3. The device signal is cut into ``windows`` windows, each correlated again near the global lag;
+   the spread of their lags is the fit's residual, and when the windows' centres lie far enough
+   apart (``min_drift_span_s``) their slope is the drift, otherwise drift is 0: window lags
+   scatter by a few ms, so a 20-40 s recording pins the drift to ~100 ppm at best, worse than
+   assuming none for every clock but a bad one.
+4. Clock resets (forward gaps in the device timestamps) split the model into segments. By
+   default the samples are taken to run on across a reset (the counter jumped), so the jumps
+   are taken out and the recording is correlated whole; ``reset_continuity=False`` fits each
+   segment on its own instead.
+
+Confidence is the peak height times how clearly it beats the best competing lag (a set of
+similar repetitions gives competing peaks one repetition apart), damped by the windows'
+disagreement. A motion lag carries the feature's own timing bias (EMG activity precedes
+movement by its electromechanical delay, image motion weights joints by their size on screen),
+so this is a fallback: the model says so (method "motion-xcorr", notes) and its
+``event_uncertainty_s`` is never below half a grid sample. Pure numpy/scipy, no I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import ndimage, signal
+
+from flexsync.timing.clock_model import ClockModel, ClockSegmentFit, detect_clock_resets
+
+__all__ = ["emg_activity", "fit_by_motion", "joint_speed", "video_motion_energy"]
+
+logger = logging.getLogger(__name__)
+
+# Steps of one cell a flash makes at most: on and off edges of two flashes, each over up to two frames.
+_FLASH_STEPS = 8
+# Gap (in median frame intervals) above which a frame difference says nothing about motion.
+_MAX_FRAME_GAP_INTERVALS = 4.0
+# Shortest stretch of signal (s) worth correlating: about one repetition.
+_MIN_SPAN_S = 3.0
+# Time scale (s) at which the window disagreement halves the confidence: one 60 fps frame.
+_CONFIDENCE_FRAME_S = 1.0 / 60.0
+
+
+@dataclass(frozen=True)
+class _Lag:
+    """The best lag between two motion signals on a common grid.
+
+    ``lag_s``: add it to a device time to get the reference time (the clock offset);
+    ``peak``: normalised correlation at the lag (in [-1, 1]); ``second_peak``: the best value
+    outside the main lobe within the search range (0 if none); ``at_edge``: the peak sits on
+    the search range's boundary (the true lag may lie outside it).
+    """
+
+    lag_s: float
+    peak: float
+    second_peak: float
+    at_edge: bool
+
+    @property
+    def clarity(self) -> float:
+        """1 - second_peak / peak, in [0, 1]: 0 when a competing lag is as good."""
+        if self.peak <= 0:
+            return 0.0
+        return float(np.clip(1.0 - max(self.second_peak, 0.0) / self.peak, 0.0, 1.0))
+
+
+# -- features -------------------------------------------------------------------------------
+
+
+def video_motion_energy(
+    luma_grid: np.ndarray,
+    t_device: np.ndarray,
+    *,
+    exposure_s: float = 0.0,
+    exclude_cells: Sequence[int] = (),
+    flash_concentration: float = 0.5,
+    flash_min_step: float = 10.0,
+    spike_frames: int = 5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-difference motion energy of a video from its per-frame cell luma.
+
+    Parameters
+    ----------
+    luma_grid : (N, GH, GW) or (N, C) float array
+        Mean luma (0-255) of each grid cell per frame (the staged ``luma_grid``).
+    t_device : (N,) float array
+        Frame PTS (s, start of exposure), strictly increasing; dropped frames leave gaps.
+    exposure_s : float
+        Exposure per frame (s); the energy of frames k, k+1 is placed at the middle of their
+        exposure middles, ``(t_k + t_k+1) / 2 + exposure_s / 2`` (0: at the PTS midpoint).
+    exclude_cells : sequence of int
+        Flat (row-major) cell indices to leave out, e.g. the LED cells the flash detector found.
+    flash_concentration : float
+        Cells whose ``_FLASH_STEPS`` (8) largest steps carry more than this share of all their
+        change are left out too: a sync LED (or anything that blinks a few times) rather than a
+        moving body, which spreads its change over many frames (0.5)...
+    flash_min_step : float
+        ...if their largest step reaches this many luma levels (10): a static cell's coding
+        noise is concentrated in a few frames too, but small, and is kept.
+    spike_frames : int
+        Length of a running median over frame pairs (5; 1 = none). It removes one-frame spikes
+        that are not motion: an H.264 key frame nudges every cell at once, about once a second.
+
+    Returns
+    -------
+    t : (N-1,) float64
+        Device time of each frame pair (s).
+    energy : (N-1,) float64
+        Mean absolute luma change over the kept cells per second (luma levels / s); NaN across
+        gaps longer than 4 median intervals (a clock reset or a stall, not a dropped frame).
+    """
+    x = np.asarray(luma_grid, dtype=np.float32)
+    t = np.asarray(t_device, dtype=np.float64).reshape(-1)
+    if x.ndim == 3:
+        x = x.reshape(x.shape[0], -1)
+    if x.ndim != 2 or x.shape[0] != t.size:
+        raise ValueError(
+            f"video_motion_energy: luma_grid must be (N, GH, GW) or (N, C) with N = {t.size} timestamps, "
+            f"got shape {np.shape(luma_grid)}"
+        )
+    if t.size < 2:
+        return np.zeros(0), np.zeros(0)
+    dt = np.diff(t)
+    if not np.all(dt > 0):
+        raise ValueError("video_motion_energy: t_device must be strictly increasing (presentation order)")
+    steps = np.abs(np.diff(x, axis=0)).astype(np.float64)
+    keep = np.ones(x.shape[1], dtype=bool)
+    bad = [c for c in exclude_cells if not 0 <= int(c) < x.shape[1]]
+    if bad:
+        raise ValueError(f"video_motion_energy: exclude_cells {bad} are outside 0..{x.shape[1] - 1}")
+    keep[np.asarray(exclude_cells, dtype=np.intp)] = False
+    total = steps.sum(axis=0)
+    k = min(_FLASH_STEPS, steps.shape[0])
+    top = np.partition(steps, steps.shape[0] - k, axis=0)[steps.shape[0] - k :].sum(axis=0)
+    blinking = (top > flash_concentration * total) & (steps.max(axis=0) >= flash_min_step) & (steps.shape[0] > 4 * k)
+    keep &= ~blinking
+    if not keep.any():
+        raise ValueError("video_motion_energy: every cell was excluded (nothing left to measure motion on)")
+    energy = steps[:, keep].mean(axis=1) / dt
+    if spike_frames > 1:
+        energy = ndimage.median_filter(energy, size=spike_frames, mode="nearest")
+    energy[dt > _MAX_FRAME_GAP_INTERVALS * float(np.median(dt))] = np.nan
+    return 0.5 * (t[:-1] + t[1:]) + 0.5 * float(exposure_s), energy
+
+
+def joint_speed(
+    t: np.ndarray, joints: np.ndarray, valid: np.ndarray | None = None, *, max_gap_s: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean 3D speed of the joints (m/s) at each sample, over the joints seen there.
+
+    Occlusion gaps up to ``max_gap_s`` (s) are bridged by linear interpolation before
+    differentiating; longer gaps leave that joint out. Velocity is the central difference on
+    the actual timestamps (one-sided at the ends).
+
+    Parameters
+    ----------
+    t : (N,) float array
+        Sample times (s), strictly increasing.
+    joints : (N, J, 3) float array
+        Positions (m); non-finite values count as occluded.
+    valid : (N, J) bool array, optional
+        False where a joint is occluded (default: where it is finite).
+
+    Returns
+    -------
+    t : (N,) float64 and speed : (N,) float64, NaN where no joint is seen.
+    """
+    tt = np.asarray(t, dtype=np.float64).reshape(-1)
+    p = np.asarray(joints, dtype=np.float64)
+    if p.ndim != 3 or p.shape[0] != tt.size or p.shape[2] != 3:
+        raise ValueError(f"joint_speed: joints must be (N, J, 3) with N = {tt.size} samples, got shape {p.shape}")
+    seen = np.all(np.isfinite(p), axis=2)
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        if v.shape != seen.shape:
+            raise ValueError(f"joint_speed: valid must have shape {seen.shape}, got {v.shape}")
+        seen &= v
+    if tt.size < 2:
+        return tt, np.full(tt.size, np.nan)
+    if not np.all(np.diff(tt) > 0):
+        raise ValueError("joint_speed: t must be strictly increasing")
+    filled = np.full_like(p, np.nan)
+    for j in range(p.shape[1]):
+        ok = seen[:, j]
+        if ok.sum() < 2:
+            continue
+        bridged = _bridgeable(tt, ok, max_gap_s)
+        for axis in range(3):
+            filled[bridged, j, axis] = np.interp(tt[bridged], tt[ok], p[ok, j, axis])
+    velocity = np.gradient(filled, tt, axis=0)
+    speed = np.linalg.norm(velocity, axis=2)
+    return tt, _nanmean_rows(speed)
+
+
+def emg_activity(envelope_t: np.ndarray, envelope: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean EMG envelope over channels (the envelope's unit, e.g. uV), NaN where no channel is finite.
+
+    Parameters
+    ----------
+    envelope_t : (M,) float array
+        Envelope sample times (s, device clock).
+    envelope : (M, C) or (M,) float array
+        Rectified, smoothed EMG per channel (the staged ``envelope``).
+    """
+    tt = np.asarray(envelope_t, dtype=np.float64).reshape(-1)
+    e = np.asarray(envelope, dtype=np.float64)
+    if e.ndim == 1:
+        e = e[:, None]
+    if e.ndim != 2 or e.shape[0] != tt.size:
+        raise ValueError(f"emg_activity: envelope must be (M, C) with M = {tt.size} samples, got shape {e.shape}")
+    return tt, _nanmean_rows(e)
+
+
+# -- fitting --------------------------------------------------------------------------------
+
+
+def fit_by_motion(
+    stream: str,
+    device_t: np.ndarray,
+    device_signal: np.ndarray,
+    reference_t: np.ndarray,
+    reference_signal: np.ndarray,
+    *,
+    reference: str,
+    max_offset_s: float = 6.0,
+    rate_hz: float = 100.0,
+    prior_offset_s: float | None = None,
+    windows: int = 2,
+    band_hz: tuple[float, float] = (0.05, 1.0),
+    min_drift_span_s: float = 120.0,
+    window_search_s: float = 0.25,
+    device_timestamps_s: np.ndarray | None = None,
+    reset_gap_s: float = 1.0,
+    reset_continuity: bool = True,
+    max_gap_s: float = 0.5,
+) -> ClockModel:
+    """Fit ``t_ref = offset + (1 + drift) * t_dev`` by cross-correlating two motion signals.
+
+    Parameters
+    ----------
+    stream, reference : str
+        Names used in the model, notes and log lines.
+    device_t, device_signal : (N,) float arrays
+        A motion feature of the stream on its device clock (``video_motion_energy``,
+        ``joint_speed``, ``emg_activity``); NaN marks unusable samples.
+    reference_t, reference_signal : (M,) float arrays
+        A motion feature of the reference stream on the reference clock.
+    max_offset_s : float
+        Offsets searched: ``prior_offset_s +- max_offset_s`` (s; 6.0).
+    rate_hz : float
+        Rate of the common grid (Hz; 100). The lag is refined below one grid step.
+    prior_offset_s : float, optional
+        Expected offset (s), e.g. from container start times; default 0.
+    windows : int
+        Windows the device signal is cut into for the residuals and the drift (2).
+    band_hz : (low, high)
+        Zero-phase Butterworth band-pass applied to both signals (Hz; 0.05-1): slow trends out,
+        and everything faster than the repetitions' own rhythm, where the features disagree most
+        (image motion weights the moving parts by their size on screen, quantises slow motion and
+        aliases with the cell grid; measured: the 1 Hz top halves the worst errors of 4 Hz).
+    min_drift_span_s : float
+        The drift is fitted only when the first and last window centres are at least this far
+        apart (s; 120); otherwise it is 0 and noted.
+    window_search_s : float
+        Each window's lag is searched within this of the whole-segment lag (s; 0.25).
+    device_timestamps_s : array, optional
+        The stream's own timestamps (e.g. frame PTS): they set the segments' bounds and reveal
+        clock resets (default: ``device_t``); each clock segment gets its own offset (and drift).
+    reset_gap_s : float
+        Forward gaps longer than this (and 10 intervals) are clock resets (s; 1.0).
+    reset_continuity : bool
+        True (default): a reset jumps the counter while the samples go on (one sample interval
+        between the last sample before and the first after), so the jumps are taken out and the
+        whole recording is correlated at once; the segments share one lag and drift. False:
+        every segment is searched on its own within ``prior_offset_s +- max_offset_s`` (a
+        recording paused at the reset); a segment with too little motion then follows its
+        neighbour by continuity.
+    max_gap_s : float
+        Signal gaps longer than this (s; 0.5) are not interpolated over: they count as no data.
+
+    Returns
+    -------
+    ClockModel
+        Method "motion-xcorr"; per segment ``n_events`` = windows used, ``residuals_s`` = each
+        window's lag minus the model at its centre, ``event_uncertainty_s`` = the largest of
+        those and half a grid step. Method "nominal" (offset 0, confidence 0) when a signal
+        has no usable motion (too short, flat).
+    """
+    dev_t, dev_x = _series(device_t, device_signal, "device", stream)
+    ref_t, ref_x = _series(reference_t, reference_signal, "reference", stream)
+    if not rate_hz > 0 or not max_offset_s > 0 or windows < 1:
+        raise ValueError(
+            f"stream {stream}: need rate_hz > 0, max_offset_s > 0 and windows >= 1, "
+            f"got {rate_hz}, {max_offset_s}, {windows}"
+        )
+    low, high = band_hz
+    if not 0 <= low < high < rate_hz / 2:
+        raise ValueError(f"stream {stream}: band_hz must satisfy 0 <= low < high < rate_hz / 2, got {band_hz}")
+    ts = dev_t if device_timestamps_s is None else np.asarray(device_timestamps_s, dtype=np.float64).reshape(-1)
+    bounds = _segment_bounds(ts, reset_gap_s)
+    ref_grid = _Grid.build(ref_t, ref_x, rate_hz, band_hz, max_gap_s)
+    if ref_grid is None:
+        return _nominal(stream, reference, bounds, "reference signal has no usable motion")
+
+    step = float(np.median(np.diff(ts))) if ts.size > 1 else 0.0
+    prior = 0.0 if prior_offset_s is None else float(prior_offset_s)
+    notes: list[str] = []
+    if len(bounds) > 1 and reset_continuity:
+        stitched = _fit_stitched(
+            stream,
+            dev_t,
+            dev_x,
+            ref_grid,
+            bounds,
+            step,
+            prior,
+            max_offset_s,
+            windows,
+            window_search_s,
+            min_drift_span_s,
+            rate_hz,
+            band_hz,
+            max_gap_s,
+            notes,
+        )
+        if stitched is not None:
+            fits_c, conf_c = stitched
+            notes.insert(0, "clock from motion cross-correlation (no usable sync events)")
+            return ClockModel(stream, reference, "motion-xcorr", fits_c, conf_c, notes=tuple(notes))
+    fits: list[ClockSegmentFit | None] = []
+    confidences: list[float] = []
+    for k, (start, end) in enumerate(bounds):
+        sel = (dev_t >= start) & (dev_t <= end)
+        grid = _Grid.build(dev_t[sel], dev_x[sel], rate_hz, band_hz, max_gap_s)
+        if grid is None:
+            fits.append(None)
+            continue
+        fit, conf = _fit_segment(
+            stream,
+            k,
+            grid,
+            ref_grid,
+            (start, end),
+            prior,
+            max_offset_s,
+            windows,
+            window_search_s,
+            min_drift_span_s,
+            notes,
+        )
+        fits.append(fit)
+        confidences.append(conf)
+    if not confidences:
+        return _nominal(stream, reference, bounds, "device signal has no usable motion")
+    filled = _carry_over(stream, fits, bounds, step, notes)
+    if len(confidences) < len(bounds):
+        confidences.append(0.5 * min(confidences))
+    notes.insert(0, "clock from motion cross-correlation (no usable sync events)")
+    return ClockModel(stream, reference, "motion-xcorr", filled, float(min(confidences)), notes=tuple(notes))
+
+
+def _fit_segment(
+    stream: str,
+    k: int,
+    grid: _Grid,
+    ref_grid: _Grid,
+    bounds: tuple[float, float],
+    centre_s: float,
+    max_offset_s: float,
+    windows: int,
+    window_search_s: float,
+    min_drift_span_s: float,
+    notes: list[str],
+) -> tuple[ClockSegmentFit, float]:
+    """One clock segment: the whole-segment lag, window lags, drift if the span allows; and its confidence."""
+    whole = _lag(grid, ref_grid, centre_s=centre_s, search_s=max_offset_s)
+    if whole.at_edge:
+        notes.append(f"segment {k}: correlation peak at the edge of the search range (+-{max_offset_s} s)")
+    lags, centres = _window_lags(grid, ref_grid, whole.lag_s, windows, window_search_s)
+    offset, drift = whole.lag_s, 0.0
+    span = float(centres[-1] - centres[0]) if centres.size >= 2 else 0.0
+    if centres.size >= 2 and span >= min_drift_span_s:
+        drift, offset = (float(v) for v in np.polyfit(centres, lags, 1))
+    elif windows >= 2:
+        notes.append(
+            f"segment {k}: drift 0 (window centres {span:.1f} s apart, < min_drift_span_s {min_drift_span_s} s)"
+        )
+    residuals = lags - (offset + drift * centres)
+    spread = float(np.max(np.abs(residuals))) if residuals.size else 0.0
+    uncertainty = max(spread, 0.5 / grid.rate_hz)
+    fit = ClockSegmentFit(
+        bounds[0],
+        bounds[1],
+        float(offset),
+        float(drift),
+        int(lags.size),
+        tuple(float(r) for r in residuals),
+        (),
+        float(uncertainty),
+    )
+    conf = max(whole.peak, 0.0) * min(1.0, 2.0 * whole.clarity) / (1.0 + uncertainty / _CONFIDENCE_FRAME_S)
+    logger.info(
+        "stream %s segment %d: motion lag %.4f s (peak %.2f, next %.2f), window spread %.1f ms",
+        stream,
+        k,
+        whole.lag_s,
+        whole.peak,
+        whole.second_peak,
+        spread * 1e3,
+    )
+    return fit, 0.5 * conf if whole.at_edge else conf
+
+
+def _fit_stitched(
+    stream: str,
+    dev_t: np.ndarray,
+    dev_x: np.ndarray,
+    ref_grid: _Grid,
+    bounds: list[tuple[float, float]],
+    step_s: float,
+    prior_s: float,
+    max_offset_s: float,
+    windows: int,
+    window_search_s: float,
+    min_drift_span_s: float,
+    rate_hz: float,
+    band_hz: tuple[float, float],
+    max_gap_s: float,
+    notes: list[str],
+) -> tuple[tuple[ClockSegmentFit, ...], float] | None:
+    """All segments at once, assuming sample continuity across the resets (the counter jumped, the
+    samples went on): the jumps are taken out, the whole recording is correlated, and each segment's
+    offset follows from its accumulated jump. None if the stitched signal has no usable motion."""
+    shifts = _continuity_shifts(bounds, step_s)
+    starts = np.array([a for a, _ in bounds])
+    seg = np.clip(np.searchsorted(starts, dev_t, side="right") - 1, 0, len(bounds) - 1)
+    grid = _Grid.build(dev_t - shifts[seg], dev_x, rate_hz, band_hz, max_gap_s)
+    if grid is None:
+        return None
+    span = (bounds[0][0], bounds[-1][1] - float(shifts[-1]))
+    whole, conf = _fit_segment(
+        stream, 0, grid, ref_grid, span, prior_s, max_offset_s, windows, window_search_s, min_drift_span_s, notes
+    )
+    # t_ref = offset + (1 + drift) * (t_dev - shift_k) on segment k.
+    fits = tuple(
+        replace(whole, device_start_s=a, device_end_s=b, offset_s=whole.offset_s - (1.0 + whole.drift) * float(shift))
+        for (a, b), shift in zip(bounds, shifts, strict=True)
+    )
+    notes.append(f"{len(bounds)} clock segments fitted together, by sample continuity across the resets")
+    return fits, conf
+
+
+def _continuity_shifts(bounds: list[tuple[float, float]], step_s: float) -> np.ndarray:
+    """Per segment, the device-time jump (s) accumulated by the resets before it (0 for the first)."""
+    jumps = [0.0] + [bounds[k][0] - bounds[k - 1][1] - step_s for k in range(1, len(bounds))]
+    return np.cumsum(jumps)
+
+
+def _carry_over(
+    stream: str,
+    fits: list[ClockSegmentFit | None],
+    bounds: list[tuple[float, float]],
+    step_s: float,
+    notes: list[str],
+) -> tuple[ClockSegmentFit, ...]:
+    """Fill segments without usable motion from a fitted neighbour, by sample continuity across the reset."""
+    out = list(fits)
+    order = list(range(len(out))) + list(range(len(out) - 1, -1, -1))
+    for k in order:
+        if out[k] is not None:
+            continue
+        prev = out[k - 1] if k > 0 else None
+        nxt = out[k + 1] if k + 1 < len(out) else None
+        if prev is not None:  # t_ref(first of k) = t_ref(last of k-1) + one interval
+            anchor = prev.offset_s + (1.0 + prev.drift) * bounds[k - 1][1] + step_s
+            offset, src = anchor - (1.0 + prev.drift) * bounds[k][0], prev
+        elif nxt is not None:
+            anchor = nxt.offset_s + (1.0 + nxt.drift) * bounds[k + 1][0] - step_s
+            offset, src = anchor - (1.0 + nxt.drift) * bounds[k][1], nxt
+        else:
+            continue
+        out[k] = ClockSegmentFit(
+            bounds[k][0], bounds[k][1], float(offset), src.drift, 0, (), (), src.event_uncertainty_s
+        )
+        notes.append(f"segment {k}: too little motion; offset from sample continuity with its neighbour")
+        logger.warning("stream %s: %s", stream, notes[-1])
+    return tuple(f for f in out if f is not None)
+
+
+def _lag(device: _Grid, reference: _Grid, *, centre_s: float, search_s: float) -> _Lag:
+    """The offset (s) in ``centre_s +- search_s`` maximising the normalised cross-correlation."""
+    step = 1.0 / device.rate_hz
+    corr = signal.correlate(reference.x, device.x, mode="full", method="fft")
+    lags = signal.correlation_lags(reference.x.size, device.x.size, mode="full")
+    norm = math.sqrt(float(np.dot(device.x, device.x)) * float(np.dot(reference.x, reference.x)))
+    corr = corr / norm if norm > 0 else np.zeros_like(corr)
+    # offset of lag m: reference sample (i + m) and device sample i coincide.
+    base = reference.t0 - device.t0
+    offsets = base + lags * step
+    inside = np.flatnonzero(np.abs(offsets - centre_s) <= search_s + 1e-9)
+    if inside.size == 0:
+        return _Lag(centre_s, 0.0, 0.0, True)
+    c = corr[inside]
+    i = int(np.argmax(c))
+    peak = float(c[i])
+    at_edge = i == 0 or i == c.size - 1
+    frac = 0.0
+    if not at_edge:
+        a, b, d = float(c[i - 1]), peak, float(c[i + 1])
+        denom = a - 2.0 * b + d
+        if denom < 0:
+            frac = float(np.clip(0.5 * (a - d) / denom, -0.5, 0.5))
+            peak = b - 0.25 * (a - d) * frac
+    lo, hi = i, i
+    while lo > 0 and c[lo - 1] <= c[lo]:
+        lo -= 1
+    while hi < c.size - 1 and c[hi + 1] <= c[hi]:
+        hi += 1
+    outside = np.concatenate([c[:lo], c[hi + 1 :]])
+    second = float(outside.max()) if outside.size else 0.0
+    return _Lag(float(offsets[inside[i]] + frac * step), peak, max(second, 0.0), at_edge)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A signal on a uniform grid ``t0 + i / rate_hz``: band-passed, z-scored, 0 where unknown."""
+
+    t0: float
+    rate_hz: float
+    x: np.ndarray
+
+    @classmethod
+    def build(
+        cls, t: np.ndarray, x: np.ndarray, rate_hz: float, band_hz: tuple[float, float], max_gap_s: float
+    ) -> _Grid | None:
+        ok = np.isfinite(x)
+        if ok.sum() < 4:
+            return None
+        t, x = t[ok], x[ok]
+        n = math.floor((t[-1] - t[0]) * rate_hz) + 1
+        if n < max(8.0, _MIN_SPAN_S * rate_hz):
+            return None
+        g = t[0] + np.arange(n) / rate_hz
+        y = np.interp(g, t, x)
+        j = np.clip(np.searchsorted(t, g), 1, t.size - 1)
+        known = (t[j] - t[j - 1]) <= max_gap_s
+        y[~known] = np.mean(y[known]) if known.any() else 0.0
+        low, high = band_hz
+        if low > 0:
+            sos = signal.butter(2, [low, high], btype="bandpass", fs=rate_hz, output="sos")
+        else:
+            sos = signal.butter(2, high, btype="lowpass", fs=rate_hz, output="sos")
+        y = signal.sosfiltfilt(sos, y - y[known].mean())
+        sd = float(np.std(y[known]))
+        if not sd > 0:
+            return None
+        z = (y - y[known].mean()) / sd
+        z[~known] = 0.0
+        return cls(float(t[0]), float(rate_hz), z)
+
+    def window(self, start: int, stop: int) -> _Grid:
+        return _Grid(self.t0 + start / self.rate_hz, self.rate_hz, self.x[start:stop])
+
+
+def _window_lags(grid: _Grid, ref: _Grid, lag_s: float, windows: int, search_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per window of the device grid: its lag near ``lag_s`` and its centre (device s)."""
+    edges = np.linspace(0, grid.x.size, windows + 1).astype(int)
+    lags, centres = [], []
+    for a, b in itertools.pairwise(edges):
+        part = grid.window(int(a), int(b))
+        if part.x.size < 8 or not np.any(part.x):
+            continue
+        found = _lag(part, ref, centre_s=lag_s, search_s=search_s)
+        if found.at_edge:
+            continue
+        lags.append(found.lag_s)
+        centres.append(part.t0 + 0.5 * (part.x.size - 1) / part.rate_hz)
+    return np.asarray(lags, dtype=np.float64), np.asarray(centres, dtype=np.float64)
+
+
+def _series(t: np.ndarray, x: np.ndarray, which: str, stream: str) -> tuple[np.ndarray, np.ndarray]:
+    tt = np.asarray(t, dtype=np.float64).reshape(-1)
+    xx = np.asarray(x, dtype=np.float64).reshape(-1)
+    if tt.shape != xx.shape:
+        raise ValueError(f"stream {stream}: {which} times and signal differ in length ({tt.size} vs {xx.size})")
+    if tt.size >= 2 and not np.all(np.diff(tt) > 0):
+        raise ValueError(f"stream {stream}: {which} times must be strictly increasing")
+    return tt, xx
+
+
+def _segment_bounds(ts: np.ndarray, reset_gap_s: float) -> list[tuple[float, float]]:
+    if ts.size < 2:
+        return [(-math.inf, math.inf)]
+    rate = 1.0 / float(np.median(np.diff(ts)))
+    resets = detect_clock_resets(ts, nominal_rate_hz=rate, reset_gap_s=reset_gap_s)
+    edges = [0, *resets.tolist(), ts.size]
+    return [(float(ts[a]), float(ts[b - 1])) for a, b in itertools.pairwise(edges)]
+
+
+def _nominal(stream: str, reference: str, bounds: list[tuple[float, float]], why: str) -> ClockModel:
+    logger.warning("stream %s: motion cross-correlation impossible (%s); nominal clock model", stream, why)
+    segs = tuple(ClockSegmentFit(a, b, 0.0, 0.0, 0, ()) for a, b in bounds)
+    return ClockModel(stream, reference, "nominal", segs, 0.0, notes=(f"motion cross-correlation impossible: {why}",))
+
+
+def _bridgeable(t: np.ndarray, ok: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Samples that are seen, or inside a gap no longer than ``max_gap_s`` between two seen ones."""
+    idx = np.flatnonzero(ok)
+    out = ok.copy()
+    gaps = np.flatnonzero(np.diff(idx) > 1)
+    for g in gaps:
+        a, b = idx[g], idx[g + 1]
+        if t[b] - t[a] <= max_gap_s:
+            out[a:b] = True
+    return out
+
+
+def _nanmean_rows(values: np.ndarray) -> np.ndarray:
+    """Row means over finite entries (NaN for a row with none), without numpy's empty-slice warning."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=1)
+    total = np.where(finite, values, 0.0).sum(axis=1)
+    out = np.full(values.shape[0], np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out

@@ -1,0 +1,159 @@
+"""Build a tiny samples store by hand, following the samples contract, for the export tests.
+
+The real builder (flexsync.samples.extract) needs generated video and the whole pipeline; the
+export only needs ``samples/<key>.zarr`` groups and ``training/sample_index.parquet`` with the
+contract's names, dtypes and shapes, so these are written directly here with known contents:
+smooth frames that differ per sample, view and frame (so a JPEG mix-up shows in the PSNR), a
+pose with a few invalid joint-frames, and EMG whose channels are named like the FKG's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from flexsync.fkg.catalogue import default_fkg
+from flexsync.skeleton import JOINT_NAMES
+from flexsync.storage.atomic import atomic_directory
+from flexsync.storage.zarr_io import open_group_for_write, write_array
+
+VIEWS = ("cam1", "cam2", "cam3", "cam4", "phone")
+T = 103
+HEIGHT, WIDTH = 48, 64
+EMG_RATE_HZ = 2000.0
+
+
+@dataclass(frozen=True)
+class RecordingSpec:
+    key: str
+    subject: str
+    skill: str
+    action: str
+    n_reps: int
+
+
+# One action from each FLEX EMG column group: A01 paired, A03 second, A07 single, A08 average.
+DEFAULT_RECORDINGS = (
+    RecordingSpec("S01_A01_T1", "S01", "expert", "A01", 2),
+    RecordingSpec("S02_A01_T1", "S02", "novice", "A01", 2),
+    RecordingSpec("S01_A03_T1", "S01", "expert", "A03", 2),
+    RecordingSpec("S02_A07_T1", "S02", "novice", "A07", 2),
+    RecordingSpec("S03_A08_T1", "S03", "amateur", "A08", 3),
+)
+
+
+def frame_pattern(sample_number: int, view_number: int, t_index: np.ndarray) -> np.ndarray:
+    """(len(t), H, W, 3) uint8 smooth frames: gradients whose phase depends on sample, view and frame."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
+    t = np.asarray(t_index, dtype=np.float64)[:, None, None]
+    phase = 0.7 * sample_number + 1.9 * view_number
+    r = 128 + 90 * np.sin(2 * np.pi * (x / WIDTH + 0.01 * t) + phase)
+    g = 128 + 90 * np.cos(2 * np.pi * (y / HEIGHT + 0.013 * t) + 2 * phase)
+    b = 128 + 60 * np.sin(2 * np.pi * ((x + y) / (WIDTH + HEIGHT)) * (1 + view_number % 3) + 0.02 * t)
+    return np.clip(np.stack([r, g, b], axis=-1), 0, 255).round().astype(np.uint8)
+
+
+def build_samples_store(
+    store_root: Path,
+    recordings: tuple[RecordingSpec, ...] = DEFAULT_RECORDINGS,
+    *,
+    views: tuple[str, ...] = VIEWS,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Write ``samples/<key>.zarr`` per recording and ``training/sample_index.parquet``; return the index.
+
+    Tests read the Zarr groups back for ground truth.
+    """
+    rng = np.random.default_rng(seed)
+    fkg = default_fkg()
+    rows = []
+    sample_number = 0
+    for spec in recordings:
+        action = fkg.action(spec.action)
+        channels = list(action.emg_channels)
+        sample_ids = [f"{spec.key}_R{r + 1:02d}" for r in range(spec.n_reps)]
+        video = {}
+        for v, view in enumerate(views):
+            video[view] = np.stack([frame_pattern(sample_number + r, v + 1, np.arange(T)) for r in range(spec.n_reps)])
+        pose = rng.normal(0.0, 0.3, size=(spec.n_reps, 1, 21, 3)) + np.cumsum(
+            rng.normal(0.0, 0.002, size=(spec.n_reps, T, 21, 3)), axis=1
+        )
+        pose_valid = np.ones((spec.n_reps, T, 21), dtype=bool)
+        pose_valid[0, 40:45, 5] = False  # a gap in the right wrist of the first repetition
+        pose = np.where(pose_valid[..., None], pose, np.nan).astype(np.float32)
+        lengths = rng.integers(300, 500, size=spec.n_reps)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        emg = rng.normal(0.0, 40.0, size=(int(offsets[-1]), len(channels))).astype(np.float32)
+        # give each channel its own amplitude so a column mix-up changes the FLEX picks
+        emg *= np.linspace(0.5, 2.0, len(channels), dtype=np.float32)[None, :]
+        t0 = 10.0 + 4.0 * np.arange(spec.n_reps)
+        t = np.stack([np.linspace(a, a + 2.5, T) for a in t0])
+        emg_t = np.concatenate([t0[r] + np.arange(lengths[r]) / EMG_RATE_HZ for r in range(spec.n_reps)])
+
+        attrs = {
+            "flexsync_samples": 1,
+            "recording": spec.key,
+            "frame_length": T,
+            "views": list(views),
+            "height": HEIGHT,
+            "width": WIDTH,
+            "joint_names": list(JOINT_NAMES),
+            "emg_channel_names": channels,
+            "emg_rate_hz": EMG_RATE_HZ,
+            "sample_ids": sample_ids,
+            "status": "complete",
+        }
+        final = store_root / "samples" / f"{spec.key}.zarr"
+        with atomic_directory(final) as tmp:
+            group = open_group_for_write(tmp, attrs)
+            R = spec.n_reps
+            write_array(group, "t", t)
+            for view in views:
+                write_array(group, f"video/{view}", video[view], chunks=(1, T, HEIGHT, WIDTH, 3), zstd_level=1)
+            write_array(group, "video_index", np.tile(np.arange(T, dtype=np.int32), (R, len(views), 1)))
+            write_array(group, "video_valid", np.ones((R, len(views), T), dtype=bool))
+            write_array(group, "pose", pose)
+            write_array(group, "pose_valid", pose_valid)
+            write_array(group, "emg_envelope", np.abs(rng.normal(size=(R, T, 16))).astype(np.float32))
+            write_array(group, "emg_envelope_valid", np.ones((R, T), dtype=bool))
+            write_array(group, "emg", emg)
+            write_array(group, "emg_offsets", offsets)
+            write_array(group, "emg_t", emg_t)
+            write_array(group, "physio", np.full((R, T, 2), 70.0, dtype=np.float32))
+            write_array(group, "physio_valid", np.ones((R, T), dtype=bool))
+
+        for r, sid in enumerate(sample_ids):
+            rows.append(
+                {
+                    "sample_id": sid,
+                    "recording": spec.key,
+                    "subject": spec.subject,
+                    "skill": spec.skill,
+                    "action": spec.action,
+                    "class_idx": int(spec.action[1:]),
+                    "take": 1,
+                    "rep_index": r + 1,
+                    "t_start_s": float(t[r, 0]),
+                    "t_end_s": float(t[r, -1]),
+                    "expert_score": float(np.round(rng.uniform(40.0, 100.0), 2)),
+                }
+            )
+            sample_number += 1
+    index = pl.DataFrame(rows).with_columns(pl.col("class_idx", "take", "rep_index").cast(pl.Int32))
+    index = index.sort("recording", "rep_index")
+    index = index.with_columns(
+        pl.int_range(1, pl.len() + 1).over("action").cast(pl.Int32).alias("action_sample_index"),
+        pl.col("expert_score").min().over("action").alias("score_min"),
+        pl.col("expert_score").max().over("action").alias("score_max"),
+    ).with_columns(
+        pl.when(pl.col("score_max") > pl.col("score_min"))
+        .then((pl.col("expert_score") - pl.col("score_min")) / (pl.col("score_max") - pl.col("score_min")))
+        .otherwise(0.5)
+        .alias("score_norm")
+    )
+    (store_root / "training").mkdir(parents=True, exist_ok=True)
+    index.write_parquet(store_root / "training" / "sample_index.parquet")
+    return index
