@@ -121,15 +121,20 @@ def run(
         list[str] | None, typer.Option("--recording", "-r", help="Only these recordings (repeatable)")
     ] = None,
     parallel: Annotated[int, typer.Option(help="Recordings processed at once (worker processes)")] = 2,
+    training: Annotated[bool, typer.Option(help="Then build the sample index, splits, FLEX export and VideoQA")] = True,
 ) -> None:
     """Materialise every asset for every complete recording, in-process, and print a summary."""
-    from flexsync.pipelines.runner import run_recordings
-    from flexsync.pipelines.summary import format_summary
+    from flexsync.pipelines.runner import build_training_products, run_recordings
+    from flexsync.pipelines.summary import format_products, format_summary
 
     raw_root, store_root = config.raw_root(raw), config.store_root(store)
     started = time.perf_counter()
     runs = run_recordings(raw_root, store_root, keys=recording or None, progress=_progress("run"), parallel=parallel)
     typer.echo(format_summary(runs, store_root, time.perf_counter() - started))
+    if training and any(r.success for r in runs):
+        products = build_training_products(raw_root, store_root)
+        typer.echo(format_products(products, store_root))
+        runs.append(products)
     if not all(r.success for r in runs):
         raise typer.Exit(code=1)
 
@@ -144,7 +149,7 @@ def demo(raw: RawOpt = None, truth: TruthOpt = None, store: StoreOpt = None) -> 
         synth(raw_root=raw_root, truth=truth, workers=2)
     else:
         typer.echo(f"using the existing raw dataset in {raw_root} (delete it to regenerate)")
-    run(raw=raw_root, store=store, recording=None, parallel=2)
+    run(raw=raw_root, store=store, recording=None, parallel=2, training=True)
 
 
 @app.command()

@@ -20,7 +20,11 @@ from flexsync.samples.scores import annotated_error_problems, score_disagreement
 from flexsync.samples.videoqa import build_videoqa
 from flexsync.splits.protocols import PROTOCOLS, check_split, write_splits
 
-__all__ = ["TRAINING_ASSETS"]
+__all__ = ["DATASET_ASSETS", "repetition_samples"]
+
+# Dataset-wide products follow new samples by themselves when the automation sensor runs
+# (make ui); `flexsync run` materialises them after the recordings.
+EAGER = dg.AutomationCondition.eager()
 
 
 def _fkg(flexsync: FlexsyncResource):
@@ -55,7 +59,12 @@ def repetition_samples(context: dg.AssetExecutionContext, flexsync: FlexsyncReso
     )
 
 
-@dg.asset(group_name="training", kinds={"parquet"}, description="The Fitness Knowledge Graph as tables.")
+@dg.asset(
+    group_name="training",
+    kinds={"parquet"},
+    automation_condition=EAGER,
+    description="The Fitness Knowledge Graph as tables.",
+)
 def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     paths = write_fkg_tables(flexsync.store_root, _fkg(flexsync))
     return dg.MaterializeResult(metadata=to_metadata({name: PathMeta(path) for name, path in paths.items()}))
@@ -65,6 +74,7 @@ def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     group_name="training",
     kinds={"parquet"},
     deps=[repetition_samples],
+    automation_condition=EAGER,
     check_specs=[
         dg.AssetCheckSpec("annotations_in_fkg", asset="sample_index", blocking=True),
         dg.AssetCheckSpec("scores_match_fkg", asset="sample_index"),
@@ -105,20 +115,28 @@ def sample_index(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     group_name="training",
     kinds={"parquet"},
     deps=[sample_index],
+    automation_condition=EAGER,
     check_specs=[dg.AssetCheckSpec("split_promises", asset="splits", blocking=True)],
     description="Vanilla, cross-subject, cross-view and cross-skill splits, deterministic from the seed.",
 )
 def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     table = write_splits(flexsync.store_root, protocols=PROTOCOLS, seeds=(0,))
     index = pl.read_parquet(Path(flexsync.store_root) / "training" / "sample_index.parquet")
+    made = table["protocol"].unique().sort().to_list()
     problems = [
         f"{protocol}: {problem}"
-        for protocol in PROTOCOLS
+        for protocol in made
         for problem in check_split(table.filter(pl.col("protocol") == protocol), index)
     ]
     counts = table.group_by("protocol", "side").len().sort("protocol", "side")
     return dg.MaterializeResult(
-        metadata=to_metadata({"rows": table.height, "sides": _table_meta(counts)}),
+        metadata=to_metadata(
+            {
+                "rows": table.height,
+                "sides": _table_meta(counts),
+                "protocols_not_possible": sorted(set(PROTOCOLS) - set(made)),
+            }
+        ),
         check_results=[
             dg.AssetCheckResult(
                 check_name="split_promises",
@@ -133,6 +151,7 @@ def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     group_name="training",
     kinds={"jpeg", "csv"},
     deps=[splits],
+    automation_condition=EAGER,
     description="The FLEX / CoRe folder layout (JPEG frames, skeleton and EMG CSVs, split .mat files).",
 )
 def flex_export(flexsync: FlexsyncResource) -> dg.MaterializeResult:
@@ -154,6 +173,7 @@ def flex_export(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     group_name="training",
     kinds={"parquet"},
     deps=[sample_index],
+    automation_condition=EAGER,
     description="FLEX-VideoQA: four hierarchical questions per sample from the FKG and the annotations.",
 )
 def videoqa(flexsync: FlexsyncResource) -> dg.MaterializeResult:
@@ -163,4 +183,4 @@ def videoqa(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     )
 
 
-TRAINING_ASSETS = [repetition_samples, fkg_tables, sample_index, splits, flex_export, videoqa]
+DATASET_ASSETS = [fkg_tables, sample_index, splits, flex_export, videoqa]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +15,7 @@ from flexsync.errors import InputFileError, ManifestError
 from flexsync.raw.layout import recording_dir
 from flexsync.raw.manifest import Manifest, StreamEntry, read_manifest
 
-__all__ = ["RawRecording", "file_digest", "verify_input"]
+__all__ = ["RawRecording", "file_digest", "naming_errors", "verify_input"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,23 @@ def verify_input(recording: RawRecording, relative: str, *, stream: str | None =
             stream=stream,
         )
     return sha256, size
+
+
+@contextmanager
+def naming_errors(recording: RawRecording, stream: str) -> Iterator[None]:
+    """Re-raise a reader's InputFileError with the recording and stream it happened in.
+
+    Readers know the file, not which recording or stream it belongs to; the run summary and the
+    UI should still say "recording S01_A01_T1, stream physio, file ...: <problem>".
+    """
+    try:
+        yield
+    except InputFileError as error:
+        if error.recording and error.stream:
+            raise
+        raise type(error)(
+            error.problem,
+            path=error.path,
+            recording=error.recording or recording.key,
+            stream=error.stream or stream,
+        ) from error

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flexsync.config import PipelineSettings
-from flexsync.ingest.recording import RawRecording
+from flexsync.ingest.recording import RawRecording, naming_errors
 from flexsync.quality import CheckOutcome
 from flexsync.storage.layout import StoreLayout
 
@@ -67,4 +67,5 @@ def ingest_stream(recording: RawRecording, stream: str, store: StoreLayout, sett
         "emg": emg.ingest_emg,
         "physio": physio.ingest_physio,
     }
-    return ingest[kind](recording, stream, store, settings)
+    with naming_errors(recording, stream):
+        return ingest[kind](recording, stream, store, settings)

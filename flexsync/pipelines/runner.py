@@ -9,20 +9,33 @@ land in that persistent instance and show up in the UI.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from flexsync.assets import ALL_ASSETS
+from flexsync.assets import ALL_ASSETS, DATASET_ASSETS, RECORDING_ASSETS
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.raw.layout import list_complete_recordings
 
-__all__ = ["RecordingRun", "open_instance", "register_recordings", "run_recording", "run_recordings"]
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
+
+__all__ = [
+    "RecordingRun",
+    "build_training_products",
+    "open_instance",
+    "register_recordings",
+    "run_recording",
+    "run_recordings",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +70,22 @@ def register_recordings(instance: dg.DagsterInstance, keys: Iterable[str]) -> li
     return new
 
 
+def _user_error_message(error: SerializableErrorInfo) -> str:
+    """The message of the error the step's own code raised, not Dagster's wrapper around it.
+
+    Dagster wraps what an asset raises in ``DagsterExecutionStepExecutionError`` ("Error occurred
+    while executing op ..."); the message that names the recording, file and problem is its cause.
+    """
+    while error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def _summarise(key: str, result: dg.ExecuteInProcessResult) -> RecordingRun:
     run = RecordingRun(key=key, success=result.success, run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            run.failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+            run.failures.append(f"{event.step_key}: {_user_error_message(event.step_failure_data.error)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
@@ -77,6 +101,7 @@ def run_recording(key: str, instance: dg.DagsterInstance, flexsync: FlexsyncReso
     register_recordings(instance, [key])
     result = dg.materialize(
         ALL_ASSETS,
+        selection=RECORDING_ASSETS,
         partition_key=key,
         instance=instance,
         resources={"flexsync": flexsync},
@@ -89,10 +114,28 @@ def run_recording(key: str, instance: dg.DagsterInstance, flexsync: FlexsyncReso
     return run
 
 
+def build_training_products(
+    raw_root: Path | str, store_root: Path | str, *, instance: dg.DagsterInstance | None = None
+) -> RecordingRun:
+    """Materialise the dataset-wide products (index, splits, export, QA) from the samples present."""
+    flexsync = FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root))
+    with open_instance() if instance is None else nullcontext(instance) as owned:
+        result = dg.materialize(
+            ALL_ASSETS,
+            selection=DATASET_ASSETS,
+            instance=owned,
+            resources={"flexsync": flexsync},
+            raise_on_error=False,
+            tags={"flexsync/products": "training"},
+        )
+        return _summarise("training products", result)
+
+
 def _run_in_worker(args: tuple[str, str, str]) -> RecordingRun:
     key, raw_root, store_root = args
     logging.getLogger("dagster").setLevel(logging.WARNING)
-    return run_recording(key, open_instance(), FlexsyncResource(raw_root=raw_root, store_root=store_root))
+    with open_instance() as instance:  # disposing removes a throwaway instance's temporary folder
+        return run_recording(key, instance, FlexsyncResource(raw_root=raw_root, store_root=store_root))
 
 
 def run_recordings(
@@ -114,10 +157,15 @@ def run_recordings(
         if instance is not None:
             raise ValueError("parallel runs open the instance in each worker: pass instance=None")
         jobs = [(key, str(raw_root), str(store_root)) for key in selected]
-        with ProcessPoolExecutor(max_workers=parallel) as pool:
+        # "spawn", not Linux's default "fork": a forked child inherits locks held by the parent's
+        # threads (zarr's event loop, Dagster's, FFmpeg's) and can hang forever before its first step.
+        with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
             done = pool.map(_run_in_worker, jobs)
             return list(progress(done, len(jobs)) if progress else done)
-    instance = instance or open_instance()
     flexsync = FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root))
-    done = (run_recording(key, instance, flexsync) for key in selected)
-    return list(progress(done, len(selected)) if progress else done)
+    if instance is not None:
+        done = (run_recording(key, instance, flexsync) for key in selected)
+        return list(progress(done, len(selected)) if progress else done)
+    with open_instance() as owned:  # ours to dispose (a throwaway one leaves a temporary folder otherwise)
+        done = (run_recording(key, owned, flexsync) for key in selected)
+        return list(progress(done, len(selected)) if progress else done)

@@ -11,7 +11,7 @@ from flexsync.pipelines.runner import RecordingRun
 from flexsync.storage.layout import StoreLayout
 from flexsync.storage.tables import read_table
 
-__all__ = ["format_summary"]
+__all__ = ["format_products", "format_summary"]
 
 
 def format_summary(runs: list[RecordingRun], store_root: Path, elapsed_s: float) -> str:
@@ -53,4 +53,21 @@ def format_summary(runs: list[RecordingRun], store_root: Path, elapsed_s: float)
         with pl.Config(tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
             lines.append(str(table))
     lines.append(f"outputs: {store_root}/recordings/*.zarr, {store_root}/tables/*/, {store_root}/reports/*/")
+    return "\n".join(lines)
+
+
+def format_products(run: RecordingRun, store_root: Path) -> str:
+    """What the dataset-wide step built, or why it failed."""
+    if not run.success:
+        return "training products FAILED: " + "; ".join(run.failures + run.failed_checks)
+    index = pl.read_parquet(store_root / "training" / "sample_index.parquet")
+    splits = pl.read_parquet(store_root / "training" / "splits.parquet")
+    sides = splits.group_by("protocol", "side").len().sort("protocol", "side")
+    lines = [
+        f"training products: {index.height} samples of {index['action'].n_unique()} actions; splits "
+        + ", ".join(f"{r['protocol']}/{r['side']}={r['len']}" for r in sides.iter_rows(named=True)),
+        f"  samples: {store_root}/samples/*.zarr; FLEX export: {store_root}/export/flex; "
+        f"QA: {store_root}/training/videoqa.jsonl",
+    ]
+    lines += [f"  check {check}" for check in run.failed_checks]
     return "\n".join(lines)

@@ -215,10 +215,18 @@ def write_splits(
     parts = []
     for protocol in protocols:
         for seed in seeds:
-            split = make_splits(index, protocol=protocol, seed=int(seed), test_fraction=test_fraction)
+            try:
+                split = make_splits(index, protocol=protocol, seed=int(seed), test_fraction=test_fraction)
+            except ValueError as error:
+                # A protocol the data cannot support (one subject: no cross-subject split) is left
+                # out with a warning; the others are still written.
+                logger.warning("split %s seed %d not made: %s", protocol, seed, error)
+                continue
             for problem in check_split(split, index, test_fraction=test_fraction):
                 logger.warning("split %s seed %d: %s", protocol, seed, problem)
             parts.append(split)
+    if not parts:
+        raise ValueError(f"no split protocol could be made from {index.height} samples: {', '.join(protocols)}")
     out = pl.concat(parts).sort("protocol", "seed", "sample_id", "side")
     with atomic_file(store_root / SPLITS_FILE) as tmp:
         out.write_parquet(tmp, compression="zstd", compression_level=3, statistics=True)

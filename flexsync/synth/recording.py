@@ -28,6 +28,7 @@ from flexsync.synth.clocks import (
     DeviceClock,
     camera_frame_times,
     exposure_overlap,
+    file_time_clock,
     random_clock,
     regular_device_times,
     vfr_frame_times,
@@ -153,8 +154,13 @@ def generate_recording(
     windows = _sync_windows(events_true, options.sync_pulse_s)
 
     def clock_for(kind: str) -> DeviceClock:
+        # Resets are spread over this recording's own length (not a fixed 30 s), so they fall inside it.
         return random_clock(
-            kind, rng, max_offset_s=options.max_start_spread_s, n_resets=options.clock_resets if kind != "mocap" else 0
+            kind,
+            rng,
+            max_offset_s=options.max_start_spread_s,
+            n_resets=options.clock_resets if kind != "mocap" else 0,
+            duration_s=end_true,
         )
 
     streams: dict[str, StreamEntry] = {}
@@ -226,7 +232,7 @@ def generate_recording(
             dropped_frames=tuple(int(i) for i in dropped),
             event_device_times_s=_device_events(clock, events_true),
             exposure_s=cameras[view].exposure_s,
-            extra={"missed_flashes": missed},
+            extra={"missed_flashes": missed, "nominal_frames": len(kept) + len(dropped)},
         )
     write_calibration(work / CALIBRATION_FILE, cameras)
 
@@ -302,10 +308,13 @@ def generate_recording(
         device="16-channel wireless sEMG",
         options={"trigger_channel": "TRIG"},
     )
+    # EDF/BDF store no timestamps (t = index / rate): after a reset the samples simply continue, so
+    # the truth must describe the clock as the file shows it, not the jumped device counter.
+    file_clock = file_time_clock(clock, emg_times, rate_hz=options.emg_rate_hz)
     stream_truth["emg"] = StreamTruth(
-        segments=clock.segments,
+        segments=file_clock.segments,
         dropped_frames=(),
-        event_device_times_s=_device_events(clock, events_true),
+        event_device_times_s=_device_events(file_clock, events_true),
         exposure_s=None,
         extra={"channel_names": channel_names},
     )

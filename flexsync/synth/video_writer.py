@@ -116,7 +116,16 @@ class Mp4Writer:
             ctx.colorspace = av.video.reformatter.Colorspace.ITU601
             ctx.color_range = av.video.reformatter.ColorRange.MPEG
             ctx.thread_count = int(threads)
-            ctx.options = {"preset": preset, "crf": str(int(crf)), "bf": "0", "threads": str(int(threads))}
+            ctx.options = {
+                "preset": preset,
+                "crf": str(int(crf)),
+                "bf": "0",
+                "threads": str(int(threads)),
+                # The macroblock-tree lookahead made ~1 run in 4 differ by a few macroblocks inside
+                # long test processes (never with it off, nor with asm=0): reproducibility first,
+                # at about twice the file size.
+                "x264-params": f"mbtree=0:lookahead-threads=1:threads={int(threads)}",
+            }
             self._stream = stream
         except Exception:
             self._abort()

@@ -1,0 +1,130 @@
+"""Helpers shared by the pipeline tests: file digests, raw-tree copies, manifest edits, check events.
+
+Imported by the test modules of this folder (pytest puts the folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import zarr
+
+__all__ = [
+    "REPO_ROOT",
+    "TABLES",
+    "VENV_BIN",
+    "assert_failed_alone",
+    "check_evaluations",
+    "copy_published",
+    "copy_raw_tree",
+    "file_digests",
+    "published_digests",
+    "rehash_in_manifest",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root``, keyed by its path relative to ``root`` (posix)."""
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def copy_raw_tree(raw: Path, destination: Path) -> Path:
+    """A private copy of a raw dataset root that a test may damage."""
+    shutil.copytree(raw, destination)
+    return destination
+
+
+def rehash_in_manifest(recording_dir: Path, relative: str) -> None:
+    """Record the current size and SHA-256 of ``relative`` in the recording's manifest.
+
+    What a recorder that wrote a bad file would have done: the manifest agrees with the file,
+    so only the reader can notice the damage.
+    """
+    manifest_path = recording_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    data = (recording_dir / relative).read_bytes()
+    manifest["files"][relative] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetCheckEvaluation]:
+    """Every asset check evaluation recorded for one run."""
+    records = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    return [record.dagster_event.event_specific_data for record in records]
+
+
+TABLES = ("channel_quality", "clock_models", "dropped_frames", "recordings", "streams", "sync_events")
+
+
+def assert_failed_alone(
+    runs: list,
+    store: Path,
+    *,
+    bad: str,
+    good: str,
+    step: str,
+    pattern: str,
+    previous: dict[str, str] | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> re.Match:
+    """``bad`` failed in ``step`` with a message matching ``pattern``; ``good`` succeeded and is published;
+    no temporary file is left; of ``bad`` nothing is published, or (with ``previous``, the digests of
+    ``published_digests`` before the run) the earlier publication is untouched; in ``instance``, the
+    clock fit and the publish of ``bad`` never materialised. Returns the match."""
+    by_key = {run.key: run for run in runs}
+    assert set(by_key) == {bad, good}
+    assert by_key[good].success and by_key[good].failures == [], by_key[good].failures
+    failed = by_key[bad]
+    assert not failed.success
+    assert len(failed.failures) == 1, failed.failures
+    match = re.fullmatch(rf"{step}: {pattern}", failed.failures[0], flags=re.DOTALL)
+    assert match, f"failure message {failed.failures[0]!r} does not match {pattern!r}"
+
+    published = zarr.open_group(store / "recordings" / f"{good}.zarr", mode="r")
+    assert published.attrs["status"] == "complete" and published.attrs["recording"] == good
+    for table in TABLES:
+        assert (store / "tables" / table / f"{good}.parquet").is_file(), table
+    if previous is None:
+        assert published_digests(store, bad) == {}, "a failed recording must not be published"
+    else:
+        assert published_digests(store, bad) == previous, "the earlier publication of the recording changed"
+    if instance is not None:
+        for asset in ("clock_models", "aligned_recording"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == {good}, asset
+    hidden = list(store.rglob(".*"))
+    assert hidden == [], f"temporary files left in the store: {hidden[:5]}"
+    return match
+
+
+def published_digests(store: Path, key: str) -> dict[str, str]:
+    """Digests of what readers see of a recording: its Zarr tree and its partition of every table."""
+    digests = {}
+    zarr_root = store / "recordings" / f"{key}.zarr"
+    if zarr_root.exists():
+        digests.update({f"recordings/{key}.zarr/{rel}": d for rel, d in file_digests(zarr_root).items()})
+    for table in TABLES:
+        path = store / "tables" / table / f"{key}.parquet"
+        if path.exists():
+            digests[f"tables/{table}/{key}.parquet"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def copy_published(source_store: Path, store: Path, key: str) -> dict[str, str]:
+    """Copy a recording's published Zarr and table partitions to another store; return their digests."""
+    shutil.copytree(source_store / "recordings" / f"{key}.zarr", store / "recordings" / f"{key}.zarr")
+    for table in TABLES:
+        (store / "tables" / table).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source_store / "tables" / table / f"{key}.parquet", store / "tables" / table / f"{key}.parquet")
+    return published_digests(store, key)

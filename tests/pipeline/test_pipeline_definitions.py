@@ -1,0 +1,98 @@
+"""The code location loads, and its asset graph is the one written down here.
+
+A snapshot on purpose: adding, renaming or rewiring an asset or a check must show up as a diff
+in this file (and in the docs), not slip through.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from flexsync.assets import ALL_ASSETS, recordings_partitions
+from flexsync.assets.resources import FlexsyncResource
+from flexsync.definitions import defs
+
+STREAM_ASSETS = [
+    "emg_emg",
+    "mocap_mocap",
+    "physio_physio",
+    "video_cam1",
+    "video_cam2",
+    "video_cam3",
+    "video_cam4",
+    "video_phone",
+]
+RECORDING_UPSTREAM = {
+    "aligned_recording": ["clock_models"],
+    "clock_models": STREAM_ASSETS,
+    "repetition_samples": ["aligned_recording"],
+    **{key: [] for key in STREAM_ASSETS},
+}
+DATASET_UPSTREAM = {
+    "fkg_tables": [],
+    "sample_index": ["repetition_samples"],
+    "splits": ["sample_index"],
+    "flex_export": ["splits"],
+    "videoqa": ["sample_index"],
+}
+UPSTREAM = {**RECORDING_UPSTREAM, **DATASET_UPSTREAM}
+GROUPS = {
+    "aligned_recording": "aligned",
+    "clock_models": "sync",
+    **{key: "streams" for key in STREAM_ASSETS},
+    **{key: "training" for key in ("repetition_samples", *DATASET_UPSTREAM)},
+}
+# (asset, check) -> blocking; blocking checks are the "error" ones of flexsync.ingest.checks
+CHECKS = {
+    ("aligned_recording", "tables_schema"): True,
+    ("aligned_recording", "zarr_layout"): True,
+    ("clock_models", "clock_models_table"): True,
+    ("clock_models", "clock_residuals"): True,
+    ("emg_emg", "channel_quality"): False,
+    ("mocap_mocap", "occlusion_gaps"): False,
+    **{(key, "sync_events_found"): False for key in STREAM_ASSETS},
+    **{(key, "timestamps_increasing"): True for key in STREAM_ASSETS},
+    **{(f"video_{view}", "dropped_frames"): False for view in ("cam1", "cam2", "cam3", "cam4", "phone")},
+    ("sample_index", "annotations_in_fkg"): True,
+    ("sample_index", "scores_match_fkg"): False,
+    ("splits", "split_promises"): True,
+}
+
+
+def test_asset_graph_snapshot():
+    graph = defs.resolve_asset_graph()
+    keys = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
+    assert keys == sorted(UPSTREAM)
+    for key in keys:
+        node = graph.get(dg.AssetKey(key))
+        assert sorted(parent.to_user_string() for parent in node.parent_keys) == UPSTREAM[key], key
+        if key in RECORDING_UPSTREAM:
+            assert node.partitions_def == recordings_partitions, key
+            assert isinstance(node.partitions_def, dg.DynamicPartitionsDefinition)
+            assert node.partitions_def.name == "recordings"
+        else:  # dataset-wide products span every recording
+            assert node.partitions_def is None, key
+    for asset in ALL_ASSETS:
+        assert asset.group_names_by_key == {key: GROUPS[key.to_user_string()] for key in asset.keys}
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking
+        for asset in ALL_ASSETS
+        for spec in asset.check_specs
+    }
+    assert specs == CHECKS
+    assert sorted((k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys) == sorted(CHECKS)
+
+
+def test_job_sensor_and_resource_resolve():
+    job = defs.resolve_job_def("ingest_recordings")
+    assert job.partitions_def == recordings_partitions
+    assert sorted(key.to_user_string() for key in job.asset_layer.executable_asset_keys) == sorted(RECORDING_UPSTREAM)
+    products = defs.resolve_job_def("build_training_products")
+    assert products.partitions_def is None
+    assert sorted(key.to_user_string() for key in products.asset_layer.executable_asset_keys) == sorted(
+        DATASET_UPSTREAM
+    )
+    sensor = defs.resolve_sensor_def("new_recordings_sensor")
+    assert sensor.job_name == "ingest_recordings"
+    assert isinstance(defs.resources["flexsync"], FlexsyncResource)
+    assert [s.name for s in defs.sensors] == ["new_recordings_sensor"]
