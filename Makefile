@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/flexsync demo --raw "$(FLEXSYNC_RAW_ROOT)" --truth "$(FLEXSYNC_TRUTH_ROOT)" --store "$(FLEXSYNC_STORE_ROOT)"
 
 test: $(STAMP)

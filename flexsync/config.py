@@ -56,6 +56,12 @@ class PipelineSettings:
     Thresholds carry their unit in the name. Device latencies (seconds a device's data lags
     the physical event, e.g. a wireless EMG's transmission delay) are subtracted from that
     stream's event times before the clock fit.
+
+    A video stream with fewer than two sync events (a missed flash) is fitted by motion
+    cross-correlation against the reference's joint speed; the ``clock_residuals`` check accepts
+    such a model when its quality is under ``max_fallback_residual_s`` (s) and its confidence at
+    least ``min_fallback_confidence``. With exactly one event, the event's offset is kept when it
+    agrees with the motion fit within ``fallback_agreement_s`` (s).
     """
 
     frame_width: int = 455
@@ -73,6 +79,10 @@ class PipelineSettings:
     )
     device_latency_s: dict[str, float] = field(default_factory=dict)
     pose_max_gap_s: float = 0.1
+    # Motion cross-correlation fallback for a video stream that missed a sync flash.
+    max_fallback_residual_s: float = 0.02  # about one frame at 60 fps
+    min_fallback_confidence: float = 0.25
+    fallback_agreement_s: float = 0.05  # one event + motion: trust the event's offset if they agree this well
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,6 +23,8 @@ class FlexsyncResource(dg.ConfigurableResource):
     grid_rate_hz: float = 60.0
     max_video_residual_s: float = 0.004
     max_signal_residual_s: float = 0.001
+    max_fallback_residual_s: float = 0.02
+    min_fallback_confidence: float = 0.25
 
     @classmethod
     def from_environment(cls) -> FlexsyncResource:
@@ -40,6 +42,8 @@ class FlexsyncResource(dg.ConfigurableResource):
             frame_codec=self.frame_codec,
             grid_rate_hz=self.grid_rate_hz,
             max_residual_s=residuals,
+            max_fallback_residual_s=self.max_fallback_residual_s,
+            min_fallback_confidence=self.min_fallback_confidence,
         )
 
     def store(self) -> StoreLayout:

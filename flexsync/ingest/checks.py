@@ -47,7 +47,9 @@ CLOCK_CHECKS: tuple[CheckDef, ...] = (
     CheckDef(
         "clock_residuals",
         "error",
-        "Every stream's clock fit residual is under the configured threshold for its kind.",
+        "Every stream's clock fit residual is under the configured threshold for its kind; a video that missed a "
+        "flash passes on a motion cross-correlation fit under max_fallback_residual_s with confidence >= "
+        "min_fallback_confidence, or on one event whose offset the motion fit confirmed. Names the fallback streams.",
     ),
     CheckDef("clock_models_table", "error", "The clock_models and sync_events tables match their schemas."),
 )

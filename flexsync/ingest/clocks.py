@@ -2,13 +2,21 @@
 
 Event times are corrected for known fixed device latencies first (a wireless EMG that
 delivers its samples late, say), then paired by label (start/end) and fitted.
+
+A video stream that missed a flash (fewer than two sync events) falls back to motion
+cross-correlation against the reference's joint speed (``flexsync.timing.motion_xcorr``):
+with no event the motion model is used; with one event the event's offset-only model is kept
+only when it agrees with the motion model within ``fallback_agreement_s`` (else the motion
+model, with a warning). Which streams fell back, and why, goes into the sync report and the
+``clock_residuals`` check, which accepts a motion model under its own looser thresholds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,25 +33,35 @@ from flexsync.storage.atomic import atomic_file
 from flexsync.storage.layout import SYNC_REPORT_JSON, SYNC_REPORT_PNG, StoreLayout
 from flexsync.storage.tables import write_partition
 from flexsync.timing.clock_model import ClockModel, fit_clock_model, identity_model
+from flexsync.timing.motion_xcorr import fit_by_motion, joint_speed, video_motion_energy
 
-__all__ = ["ClockFitResult", "fit_recording_clocks", "read_clock_models"]
+__all__ = ["MOTION_METHOD", "ClockFitResult", "fit_recording_clocks", "read_clock_models"]
+
+logger = logging.getLogger(__name__)
+
+MOTION_METHOD = "motion-xcorr"
+_EVENT_METHODS = ("identity", "events")
+_CONFIRMED = "one sync event, confirmed by motion"
 
 
 @dataclass
 class ClockFitResult:
+    """Per stream its clock model; ``fallback`` says, per stream that missed sync events, what was done."""
+
     models: dict[str, ClockModel]
     metadata: dict[str, Any]
     checks: list[CheckOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    fallback: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _latency(settings: PipelineSettings, stream: str, kind: str) -> float:
     return float(settings.device_latency_s.get(stream, settings.device_latency_s.get(kind, 0.0)))
 
 
-def _fit(name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings) -> ClockModel:
-    if name == ref_name:
-        return identity_model(name)
+def _fit_events(
+    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
+) -> ClockModel:
     events = staged.summary.sync_events
     ref_events = ref.summary.sync_events
     latency = _latency(settings, name, staged.summary.kind)
@@ -62,11 +80,72 @@ def _fit(name: str, staged: StagedStream, ref_name: str, ref: StagedStream, sett
     )
 
 
+def _fit_motion(
+    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
+) -> ClockModel:
+    """Video motion energy against the reference's joint speed, both on latency-corrected device times."""
+    t_frames = staged.array("t_device")
+    t, energy = video_motion_energy(
+        staged.array("luma_grid"),
+        t_frames,
+        exposure_s=float(staged.attrs.get("exposure_s") or 0.0),
+        exclude_cells=[int(c) for c in staged.summary.extra.get("flash_cells", [])],
+    )
+    rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"))
+    latency = _latency(settings, name, staged.summary.kind)
+    ref_latency = _latency(settings, ref_name, ref.summary.kind)
+    return fit_by_motion(
+        name, t - latency, energy, rt - ref_latency, speed, reference=ref_name, device_timestamps_s=t_frames
+    )
+
+
+def _fit(
+    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
+) -> tuple[ClockModel, dict[str, Any] | None, list[str]]:
+    """The stream's clock model; for a video that missed a flash, also what the fallback did and warnings."""
+    if name == ref_name:
+        return identity_model(name), None, []
+    events = staged.summary.sync_events
+    event_model = _fit_events(name, staged, ref_name, ref, settings)
+    if staged.summary.kind != "video" or len(events) >= 2:
+        return event_model, None, []
+    info: dict[str, Any] = {"n_events": len(events), "event_method": event_model.method}
+    if ref.summary.kind != "mocap":
+        info.update(method=event_model.method, used=False, reason=f"reference {ref_name} is not mocap (no joint speed)")
+        return event_model, info, [f"{name}: {len(events)} sync event(s) and no motion fallback: {info['reason']}"]
+    motion = _fit_motion(name, staged, ref_name, ref, settings)
+    info.update(motion_method=motion.method, motion_confidence=motion.confidence, motion_quality_s=motion.quality_s)
+    if motion.method != MOTION_METHOD:
+        info.update(method=event_model.method, used=False, reason="motion cross-correlation impossible")
+        return event_model, info, [f"{name}: {len(events)} sync event(s) and {motion.notes[-1]}"]
+    if not events:
+        info.update(method=MOTION_METHOD, used=True, reason="no sync event")
+        logger.info("stream %s: no sync event; clock from motion cross-correlation", name)
+        return motion, info, []
+    t_event = np.array([events[0].t_device_s - _latency(settings, name, staged.summary.kind)])
+    gap = float(event_model.to_reference(t_event)[0] - motion.to_reference(t_event)[0])
+    info["event_minus_motion_s"] = gap
+    if event_model.method != "nominal" and abs(gap) <= settings.fallback_agreement_s:
+        info.update(method=event_model.method, used=False, reason=_CONFIRMED)
+        note = f"offset from one {events[0].label} event, confirmed by motion cross-correlation ({gap * 1e3:+.1f} ms)"
+        return replace(event_model, notes=(*event_model.notes, note)), info, []
+    info.update(method=MOTION_METHOD, used=True, reason="one sync event, disagreeing with motion")
+    note = (
+        f"its one {events[0].label} sync event and motion cross-correlation disagree by {gap * 1e3:+.1f} ms "
+        f"(> {settings.fallback_agreement_s * 1e3:.0f} ms): clock from motion"
+    )
+    logger.warning("stream %s: %s", name, note)
+    # The note becomes a warning of the clock fit with the model's other notes.
+    return replace(motion, notes=(*motion.notes, note)), info, []
+
+
 def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: PipelineSettings) -> ClockFitResult:
     key = recording.key
     ref_name = recording.manifest.reference_stream
     staged = {name: read_staged(store, key, name) for name in recording.manifest.streams}
-    models = {name: _fit(name, s, ref_name, staged[ref_name], settings) for name, s in staged.items()}
+    fits = {name: _fit(name, s, ref_name, staged[ref_name], settings) for name, s in staged.items()}
+    models = {name: fit[0] for name, fit in fits.items()}
+    fallback = {name: fit[1] for name, fit in fits.items() if fit[1] is not None}
 
     model_rows, event_rows = [], []
     ref_times = {e.label: e.t_device_s for e in staged[ref_name].summary.sync_events}
@@ -107,12 +186,14 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
                 }
             )
 
-    residual_outcome = _residual_check(key, models, staged, settings)
+    residual_outcome = _residual_check(key, models, staged, settings, fallback)
     table_outcome = _write_tables(store, key, model_rows, event_rows)
     report = {
         "recording": key,
         "reference_stream": ref_name,
         "models": {name: model.to_dict() for name, model in models.items()},
+        "methods": {name: {"method": m.method, "confidence": float(m.confidence)} for name, m in models.items()},
+        "fallback": fallback,
         "events": event_rows,
     }
     json_path = store.report(key, SYNC_REPORT_JSON)
@@ -123,6 +204,7 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
     with atomic_file(png_path) as tmp:
         plot_sync_report(tmp, key, ref_name, staged, models)
     warnings = [f"{name}: {note}" for name, model in models.items() for note in model.notes]
+    warnings += [w for fit in fits.values() for w in fit[2]]
     metadata = {
         "reference_stream": ref_name,
         "clock_models": TableMeta(
@@ -144,28 +226,59 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
             (m.quality_s * 1e3 for m in models.values() if not math.isnan(m.quality_s)), default=0.0
         ),
         "sync_plot": ImageMeta(png_path),
+        "motion_fallback_streams": ", ".join(n for n, f in fallback.items() if f["used"]) or "none",
     }
-    return ClockFitResult(models=models, metadata=metadata, checks=[residual_outcome, table_outcome], warnings=warnings)
+    return ClockFitResult(
+        models=models,
+        metadata=metadata,
+        checks=[residual_outcome, table_outcome],
+        warnings=warnings,
+        fallback=fallback,
+    )
 
 
 def _residual_check(
-    key: str, models: dict[str, ClockModel], staged: dict[str, StagedStream], settings: PipelineSettings
+    key: str,
+    models: dict[str, ClockModel],
+    staged: dict[str, StagedStream],
+    settings: PipelineSettings,
+    fallback: dict[str, dict[str, Any]],
 ) -> CheckOutcome:
+    """Event models (and the identity) gate on their kind's residual limit; motion models on the
+    fallback limits (quality and confidence); anything else ("nominal", one event alone) fails."""
     check = CLOCK_CHECKS[0]
     failures, rows = [], []
     for name, model in models.items():
-        kind = staged[name].summary.kind
-        limit = settings.residual_limit_s(kind)
         quality = model.quality_s
-        ok = model.method in ("identity", "events") and not math.isnan(quality) and quality <= limit
-        rows.append((name, model.method, quality * 1e3, limit * 1e3, "ok" if ok else "FAIL"))
-        if not ok:
+        if model.method == MOTION_METHOD:
+            limit = settings.max_fallback_residual_s
+            ok = not math.isnan(quality) and quality <= limit and model.confidence >= settings.min_fallback_confidence
             reason = (
-                f"method {model.method}"
-                if model.method not in ("identity", "events")
-                else f"quality {quality * 1e3:.3f} ms > {limit * 1e3:.3f} ms"
+                f"motion fallback: quality {quality * 1e3:.3f} ms (limit {limit * 1e3:.3f} ms), "
+                f"confidence {model.confidence:.3f} (min {settings.min_fallback_confidence:.3f})"
             )
+        else:
+            limit = settings.residual_limit_s(staged[name].summary.kind)
+            info = fallback.get(name, {})
+            # One event whose offset the motion fit confirmed (drift assumed 0): as good as its event.
+            confirmed = (
+                model.method == "events+offset-only"
+                and info.get("reason") == _CONFIRMED
+                and info.get("motion_confidence", 0.0) >= settings.min_fallback_confidence
+            )
+            accepted = model.method in _EVENT_METHODS or confirmed
+            ok = accepted and not math.isnan(quality) and quality <= limit
+            reason = (
+                f"method {model.method}" if not accepted else f"quality {quality * 1e3:.3f} ms > {limit * 1e3:.3f} ms"
+            )
+        rows.append((name, model.method, quality * 1e3, limit * 1e3, float(model.confidence), "ok" if ok else "FAIL"))
+        if not ok:
             failures.append((quality if not math.isnan(quality) else math.inf, name, reason))
+    used = [name for name, model in models.items() if model.method == MOTION_METHOD]
+    confirmed_by_motion = [name for name, info in fallback.items() if info.get("reason") == _CONFIRMED]
+    via = f"; motion cross-correlation fallback (missed sync flash) for {', '.join(used)}" if used else ""
+    if confirmed_by_motion:
+        via += f"; one-event offset confirmed by motion for {', '.join(confirmed_by_motion)}"
     if failures:
         worst = max(failures)
         text = f"recording {key}: {len(failures)} stream(s) not aligned well enough; worst {worst[1]} ({worst[2]})"
@@ -174,8 +287,13 @@ def _residual_check(
     return outcome(
         check,
         not failures,
-        text,
-        streams=TableMeta(("stream", "method", "quality_ms", "limit_ms", "status"), tuple(rows)),
+        text + via,
+        streams=TableMeta(("stream", "method", "quality_ms", "limit_ms", "confidence", "status"), tuple(rows)),
+        motion_fallback=", ".join(used) or "none",
+        fallback_reasons=TableMeta(
+            ("stream", "n_events", "method", "reason"),
+            tuple((n, int(f["n_events"]), str(f["method"]), str(f["reason"])) for n, f in fallback.items()),
+        ),
     )
 
 

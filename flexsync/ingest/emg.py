@@ -73,21 +73,14 @@ def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, setting
         source="trigger",
         uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S,
     )
-    duration = float(t_device[-1] - t_device[0])
-    summary = StreamSummary(
+    summary = StreamSummary.measure(
+        entry,
         stream=stream,
         kind="emg",
-        format=entry.format,
-        device=entry.device,
-        file=entry.file,
         sha256=sha256,
-        bytes=size,
-        nominal_rate_hz=entry.nominal_rate_hz,
-        measured_rate_hz=(len(t_device) - 1) / duration if duration > 0 else 0.0,
-        n_samples=len(t_device),
+        size=size,
+        t_device=t_device,
         n_channels=len(names),
-        t_device_first_s=float(t_device[0]),
-        t_device_last_s=float(t_device[-1]),
         sync_events=events,
         channel_quality=[{k: v for k, v in q.to_dict().items() if k != "flags"} for q in quality],
         warnings=[*contents.warnings, *signal.warnings],

@@ -66,21 +66,14 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
         source="analog",
         uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
     )
-    duration = float(t_device[-1] - t_device[0])
-    summary = StreamSummary(
+    summary = StreamSummary.measure(
+        entry,
         stream=stream,
         kind="mocap",
-        format=entry.format,
-        device=entry.device,
-        file=entry.file,
         sha256=sha256,
-        bytes=size,
-        nominal_rate_hz=entry.nominal_rate_hz,
-        measured_rate_hz=(len(t_device) - 1) / duration if duration > 0 else 0.0,
-        n_samples=len(t_device),
+        size=size,
+        t_device=t_device,
         n_channels=len(JOINT_NAMES),
-        t_device_first_s=float(t_device[0]),
-        t_device_last_s=float(t_device[-1]),
         sync_events=events,
         warnings=[*contents.warnings, *joints.warnings],
         extra={"occluded_fraction": float(1.0 - valid.mean()), "analog_rate_hz": float(analog.nominal_rate_hz)},

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import MissingInputError
+from flexsync.raw.manifest import StreamEntry
 from flexsync.storage.layout import StoreLayout
 from flexsync.storage.zarr_io import open_group_readonly
 
@@ -64,6 +65,38 @@ class StreamSummary:
     channel_quality: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def measure(
+        cls,
+        entry: StreamEntry,
+        *,
+        stream: str,
+        kind: str,
+        sha256: str,
+        size: int,
+        t_device: np.ndarray,
+        n_channels: int,
+        **fields: Any,
+    ) -> StreamSummary:
+        """A summary whose counts, span and measured rate come from the device timestamps."""
+        duration = float(t_device[-1] - t_device[0]) if t_device.size > 1 else 0.0
+        return cls(
+            stream=stream,
+            kind=kind,
+            format=entry.format,
+            device=entry.device,
+            file=entry.file,
+            sha256=sha256,
+            bytes=size,
+            nominal_rate_hz=entry.nominal_rate_hz,
+            measured_rate_hz=(t_device.size - 1) / duration if duration > 0 else 0.0,
+            n_samples=int(t_device.size),
+            n_channels=n_channels,
+            t_device_first_s=float(t_device[0]),
+            t_device_last_s=float(t_device[-1]),
+            **fields,
+        )
 
     def to_attrs(self) -> dict[str, Any]:
         return _finite(asdict(self))

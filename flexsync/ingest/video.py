@@ -102,21 +102,14 @@ def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, setti
             SyncEvent(float(flashes.onset_s[i]), float(flashes.uncertainty_s[i]), "flash", flashes.which[i])
             for i in range(flashes.n)
         ]
-        duration = float(t_device[-1] - t_device[0]) if video.n_frames > 1 else 0.0
-        summary = StreamSummary(
+        summary = StreamSummary.measure(
+            entry,
             stream=stream,
             kind="video",
-            format=entry.format,
-            device=entry.device,
-            file=entry.file,
             sha256=sha256,
-            bytes=size,
-            nominal_rate_hz=entry.nominal_rate_hz,
-            measured_rate_hz=(video.n_frames - 1) / duration if duration > 0 else 0.0,
-            n_samples=video.n_frames,
+            size=size,
+            t_device=t_device,
             n_channels=3,
-            t_device_first_s=float(t_device[0]),
-            t_device_last_s=float(t_device[-1]),
             sync_events=events,
             width=video.width,
             height=video.height,

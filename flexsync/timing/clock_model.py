@@ -8,8 +8,10 @@ gate on them; nothing here hides a bad fit.
 Segments with fewer than two events: one event fits the offset and borrows the drift of the
 nearest segment that has two or more (drift 0 if none); a segment with no event is carried over
 from its neighbour: after a backward reset by sample continuity (the first sample after the reset
-follows the last one before by one nominal interval), after a forward gap by keeping the previous
-segment's model (a pause of the recording, the clock kept running). Both are flagged in ``notes``.
+follows the last one before by one nominal interval); after a forward gap the same when the
+stream has a regular sample clock (a reset: the counter jumped, sampling went on), else by keeping
+the previous segment's model (a pause, the clock kept running); ``forward_gap`` overrides. Both
+are flagged in ``notes``.
 """
 
 from __future__ import annotations
@@ -240,12 +242,22 @@ def identity_model(stream: str) -> ClockModel:
 
 
 def detect_clock_resets(
-    device_timestamps_s: np.ndarray, *, nominal_rate_hz: float, reset_gap_s: float = 1.0
+    device_timestamps_s: np.ndarray,
+    *,
+    nominal_rate_hz: float,
+    reset_gap_s: float = 1.0,
+    min_reset_gap_s: float = 0.25,
+    jitter_sigmas: float = 8.0,
 ) -> np.ndarray:
     """Indices of the first sample after each clock reset.
 
-    A reset is a backward step, or a forward gap longer than ``max(reset_gap_s, 10 nominal
-    intervals)``. Shorter gaps (a few missing frames) are drops, not resets.
+    A reset is a backward step, or a forward gap longer than the smaller of
+
+    * ``max(reset_gap_s, 10 nominal intervals)`` (the fixed rule, for any stream), and
+    * ``max(min_reset_gap_s, 1.5 median intervals, median + jitter_sigmas * jitter)``, with the
+      jitter the robust spread (1.4826 MAD) of the intervals: a slow irregular stream (~1 Hz
+      physio) cannot jump by less than 10 s unnoticed, while dropped frames of fast video
+      (a few intervals, well under ``min_reset_gap_s``) are still drops, not resets.
 
     Returns
     -------
@@ -258,6 +270,11 @@ def detect_clock_resets(
         return np.zeros(0, dtype=np.int64)
     d = np.diff(t)
     limit = max(reset_gap_s, 10.0 / nominal_rate_hz)
+    forward = d[d > 0]
+    if forward.size >= 3:
+        med = float(np.median(forward))
+        jitter = 1.4826 * float(np.median(np.abs(forward - med)))
+        limit = min(limit, max(min_reset_gap_s, 1.5 * med, med + jitter_sigmas * jitter))
     return (np.flatnonzero((d < 0) | (d > limit)) + 1).astype(np.int64)
 
 
@@ -277,6 +294,7 @@ def fit_clock_model(
     match_tolerance_s: float = 0.5,
     prior_offset_s: float | None = None,
     device_event_segments: Sequence[int] | None = None,
+    forward_gap: str = "auto",
 ) -> ClockModel:
     """Fit ``t_ref = offset + (1 + drift) * t_dev`` per clock segment from matched sync events.
 
@@ -307,6 +325,14 @@ def fit_clock_model(
         Clock segment of each device event, when the caller knows it (e.g. from the event's
         sample index). Default: inferred from the times in order of occurrence; an event
         earlier than the previous one is taken to follow a backward reset.
+    forward_gap : {"auto", "continuity", "pause"}
+        How a segment without events after a forward reset gap is placed. "continuity": its
+        first sample follows the previous segment's last one by one nominal interval (the
+        counter jumped while sampling went on, as a reset does). "pause": the previous segment's
+        model is kept (the recording paused, the clock ran on). "auto" (default): continuity
+        when the stream has a regular (hardware) sample clock, i.e. the robust spread of its
+        intervals is under 1 % of the median interval, so a gap beyond the reset threshold
+        cannot be dropped frames; pause otherwise (free-running, jittered streams).
 
     Returns
     -------
@@ -319,7 +345,12 @@ def fit_clock_model(
     u_ref = _per_event(reference_event_uncertainty_s, ref.size, "reference_event_uncertainty_s", stream)
     notes: list[str] = []
 
+    if forward_gap not in ("auto", "continuity", "pause"):
+        raise ValueError(f"stream {stream}: forward_gap must be 'auto', 'continuity' or 'pause', got {forward_gap!r}")
     bounds, kinds = _segment_bounds(stream, device_timestamps_s, nominal_rate_hz, reset_gap_s)
+    continuity = forward_gap == "continuity" or (
+        forward_gap == "auto" and device_timestamps_s is not None and _regular_clock(device_timestamps_s)
+    )
     if dev.size == 0 or ref.size == 0:
         logger.warning(
             "stream %s: no sync events (device %d, reference %d); nominal clock model", stream, dev.size, ref.size
@@ -371,7 +402,19 @@ def fit_clock_model(
         )
 
     fits = _fit_segments(
-        stream, dev, ref, u_dev, u_ref, pairs, seg_of_event, bounds, kinds, notes, device_timestamps_s, nominal_rate_hz
+        stream,
+        dev,
+        ref,
+        u_dev,
+        u_ref,
+        pairs,
+        seg_of_event,
+        bounds,
+        kinds,
+        notes,
+        device_timestamps_s,
+        nominal_rate_hz,
+        forward_continuity=continuity,
     )
     multi = any(s.n_events >= 2 for s in fits)
     method = "events" if multi else "events+offset-only"
@@ -512,6 +555,8 @@ def _fit_segments(
     notes: list[str],
     ts: np.ndarray | None,
     rate_hz: float | None,
+    *,
+    forward_continuity: bool = False,
 ) -> list[ClockSegmentFit]:
     n_seg = len(bounds)
     raw: list[dict[str, Any] | None] = []
@@ -578,7 +623,7 @@ def _fit_segments(
             continue
         offset = src.offset_s
         kind = kinds[k] if prev is not None else kinds[k + 1]
-        if kind == "backward" and t is not None:
+        if t is not None and (kind == "backward" or (kind == "gap" and forward_continuity)):
             step = 1.0 / rate_hz if rate_hz else float(np.median(np.diff(t)))
             if prev is not None:  # t_ref(first of k) = t_ref(last of k-1) + one interval
                 anchor = prev.offset_s + (1 + prev.drift) * bounds[k - 1][1] + step
@@ -594,6 +639,16 @@ def _fit_segments(
         )
         logger.warning("stream %s: clock segment %d has no sync event; %s", stream, k, notes[-1])
     return [f for f in fits if f is not None]
+
+
+def _regular_clock(ts: np.ndarray, *, max_relative_jitter: float = 0.01) -> bool:
+    """True when the forward intervals' robust spread (1.4826 MAD) is under this share of their median."""
+    d = np.diff(np.asarray(ts, dtype=np.float64).reshape(-1))
+    d = d[d > 0]
+    if d.size < 3:
+        return False
+    med = float(np.median(d))
+    return 1.4826 * float(np.median(np.abs(d - med))) <= max_relative_jitter * med
 
 
 def _nearest(values: list[float | None], k: int) -> float | None:

@@ -496,6 +496,7 @@ class _Levels:
     off_post: float  # off level next to the fall
     sigma: float  # frame noise (luma), robust, from frame-to-frame changes inside the regions
     n_level: int  # frames behind each level (fewest of the four)
+    mismatch: float = 0.0  # half the larger off-off or on-on level difference across the flash (luma)
 
     @property
     def amp_on(self) -> float:
@@ -531,13 +532,16 @@ def _edge_levels(lum: np.ndarray, rise: int, fall: int) -> _Levels:
     m = _EDGE_FRAMES
     local = _robust_noise(np.concatenate([np.diff(pre), np.diff(plateau), np.diff(post)]))
     sigma = max(local, _robust_noise(np.diff(lum)))
+    off_pre, on_rise = float(np.median(pre[-m:])), float(np.median(plateau[:m]))
+    on_fall, off_post = float(np.median(plateau[-m:])), float(np.median(post[:m]))
     return _Levels(
-        off_pre=float(np.median(pre[-m:])),
-        on_rise=float(np.median(plateau[:m])),
-        on_fall=float(np.median(plateau[-m:])),
-        off_post=float(np.median(post[:m])),
+        off_pre=off_pre,
+        on_rise=on_rise,
+        on_fall=on_fall,
+        off_post=off_post,
         sigma=sigma,
         n_level=int(min(m, pre.size, post.size, plateau.size)),
+        mismatch=0.5 * max(abs(off_pre - off_post), abs(on_rise - on_fall)),
     )
 
 
@@ -641,8 +645,11 @@ def _solve_edges(
     # Standard error of a normalised brightness: frame noise (the frame and the level it is
     # compared with) and lossy coding.
     level_factor = np.sqrt(1.0 + 1.0 / max(lv.n_level, 1))
-    sf_on = float(np.hypot(lv.sigma * level_factor / amp_on, codec_sigma))
-    sf_off = float(np.hypot(lv.sigma * level_factor / amp_off, codec_sigma))
+    # The levels themselves are uncertain by how much they change across the flash (background
+    # drift, coding); on a static scene that H.264 skips the frame noise alone is ~0 and would
+    # let a dark frame a few levels off the far baseline pass for a lit one.
+    sf_on = float(np.linalg.norm([lv.sigma * level_factor / amp_on, lv.mismatch / amp_on, codec_sigma]))
+    sf_off = float(np.linalg.norm([lv.sigma * level_factor / amp_off, lv.mismatch / amp_off, codec_sigma]))
     d_on, d_off = _MARGIN_SIGMAS * sf_on, _MARGIN_SIGMAS * sf_off
     on_frames = [k for k in (ev.rise - 1, ev.rise, ev.rise + 1) if 0 <= k < n and k < ev.fall]
     off_frames = [k for k in (ev.fall - 1, ev.fall, ev.fall + 1) if 0 <= k < n and k > ev.rise]

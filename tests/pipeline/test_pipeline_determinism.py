@@ -17,9 +17,7 @@ TABLES = ("channel_quality", "clock_models", "dropped_frames", "recordings", "st
 
 def _owned_by(key: str, relative: str) -> bool:
     owned = (f"recordings/{key}.zarr/", f"staging/{key}/", f"reports/{key}/", f"samples/{key}.zarr/")
-    return relative.startswith(owned) or (
-        relative.startswith("tables/") and relative.endswith(f"/{key}.parquet")
-    )
+    return relative.startswith(owned) or (relative.startswith("tables/") and relative.endswith(f"/{key}.parquet"))
 
 
 def _recording_digests(store, key: str) -> dict[str, str]:

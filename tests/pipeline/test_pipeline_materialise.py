@@ -31,13 +31,7 @@ TOLERANCE_S = {"video": 2e-3, "emg": 5e-5, "mocap": 5e-5, "physio": 2e-3}
 # Drift from two events spanning ~7 s: exact-edge streams pin it to a fraction of a ppm.
 EXACT_DRIFT_TOLERANCE_PPM = 2.0
 CINEMA_RATE_HZ = 60.0
-# Known defect, reported to the owner of flexsync/timing/flash.py: on the generated data (seed 11) the phone's
-# end flash of S01_A01_T1 is timed 3.8 ms late (9.60910 s vs 9.60529 s on the phone clock) although the
-# partially lit frame (PTS 9.58721 s, 45% lit) puts it within 0.3 ms; its stated uncertainty is 1.2 ms.
-PHONE_FLASH_XFAIL = pytest.mark.xfail(
-    strict=True, reason="phone end flash of S01_A01_T1 timed 3.8 ms late by flexsync.timing.flash (> 2 ms)"
-)
-STREAMS_PARAMS = [pytest.param(s, marks=PHONE_FLASH_XFAIL) if s == "phone" else s for s in STREAMS]
+STREAMS_PARAMS = list(STREAMS)
 PTS_TICK_S = 1 / 90000
 
 

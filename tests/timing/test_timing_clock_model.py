@@ -199,3 +199,89 @@ def test_forward_gap_reset_and_explicit_event_segments() -> None:
             nominal_rate_hz=60.0,
             device_event_segments=[0, 1],
         )
+
+
+# -- forward resets (H15) ----------------------------------------------------------------------
+
+
+def _reset_clock(jump_s: float):
+    """Device clock (synth model) reset at true 6.3 s; counter jumps ahead by ``jump_s``."""
+    from flexsync.synth.clocks import ClockSegment, DeviceClock
+
+    offset, drift = 2.0, 40e-6
+    first = ClockSegment(0.0, offset, drift)
+    true_at_reset = 6.3
+    jumped = round(float(first.to_device(np.float64(true_at_reset))) + jump_s, 3)
+    return DeviceClock((first, ClockSegment(jumped, true_at_reset - (1 + drift) * jumped, drift)))
+
+
+@pytest.mark.parametrize("mode", ["auto", "continuity"])
+def test_forward_reset_segment_without_events_uses_sample_continuity(mode):
+    """One event before a forward reset of a 100 Hz hardware clock, none after: the second segment is
+    placed by sample continuity, within one interval of the truth (the old pause rule was off by the jump)."""
+    from flexsync.synth.clocks import regular_device_times
+
+    clock = _reset_clock(3.217)
+    ts = regular_device_times(clock, rate_hz=100.0, true_end_s=12.0)
+    assert detect_clock_resets(ts, nominal_rate_hz=100.0).size == 1
+    event_true = 3.0
+    model = fit_clock_model(
+        "emg",
+        [float(clock.to_device(np.float64(event_true)))],
+        [event_true],
+        reference="ref",
+        device_timestamps_s=ts,
+        nominal_rate_hz=100.0,
+        forward_gap=mode,
+    )
+    after = ts[ts >= clock.segments[1].device_start_s]
+    error = np.abs(model.to_reference(after) - clock.to_true(after))
+    assert len(model.segments) == 2 and error.max() <= 0.01 + 1e-9
+    pause = fit_clock_model(
+        "emg",
+        [float(clock.to_device(np.float64(event_true)))],
+        [event_true],
+        reference="ref",
+        device_timestamps_s=ts,
+        nominal_rate_hz=100.0,
+        forward_gap="pause",
+    )
+    assert np.abs(pause.to_reference(after) - clock.to_true(after)).min() > 3.0
+
+
+def test_forward_gap_auto_keeps_pause_for_jittered_stream_and_rejects_unknown_mode():
+    from flexsync.synth.clocks import jittered_device_times
+
+    clock = _reset_clock(2.5)
+    ts = jittered_device_times(clock, mean_rate_hz=30.0, jitter_s=0.004, true_end_s=12.0, rng=np.random.default_rng(3))
+    dev = [float(clock.to_device(np.float64(3.0)))]
+    model = fit_clock_model("phone", dev, [3.0], reference="ref", device_timestamps_s=ts, nominal_rate_hz=30.0)
+    assert model.segments[1].offset_s == model.segments[0].offset_s
+    assert any("carried over" in n for n in model.notes)
+    with pytest.raises(ValueError, match="forward_gap must be"):
+        fit_clock_model("phone", dev, [3.0], reference="ref", device_timestamps_s=ts, forward_gap="guess")
+
+
+@pytest.mark.parametrize("jump_s", [1.2, 2.9, 4.6])
+def test_physio_forward_resets_detected(jump_s):
+    """~1 Hz jittered physio (as the generator makes it): a jump of 1.2-5 s is a reset; the old
+    max(1 s, 10 intervals) = 10 s threshold found none."""
+    from flexsync.synth.clocks import jittered_device_times
+
+    clock = _reset_clock(jump_s)
+    ts = jittered_device_times(clock, mean_rate_hz=1.0, jitter_s=0.05, true_end_s=40.0, rng=np.random.default_rng(5))
+    first_after = int(np.searchsorted(ts, clock.segments[1].device_start_s))
+    assert detect_clock_resets(ts, nominal_rate_hz=1.0).tolist() == [first_after]
+
+
+def test_dropped_frames_of_60fps_video_are_not_resets():
+    """Single and runs of up to 10 dropped frames at 60 fps stay drops; a 0.5 s jump is a reset."""
+    t = np.arange(1200) / 60.0
+    keep = np.ones(t.size, dtype=bool)
+    keep[[100, 300, 301, 302]] = False
+    keep[500:510] = False
+    ts = t[keep]
+    assert detect_clock_resets(ts, nominal_rate_hz=60.0).size == 0
+    jumped = ts.copy()
+    jumped[800:] += 0.5
+    assert detect_clock_resets(jumped, nominal_rate_hz=60.0).tolist() == [800]
