@@ -156,6 +156,10 @@ def run_recordings(
     if parallel > 1 and len(selected) > 1:
         if instance is not None:
             raise ValueError("parallel runs open the instance in each worker: pass instance=None")
+        # Create (and migrate) the persistent instance and register every key once, here:
+        # workers opening a brand-new DAGSTER_HOME together would race on its schema migration.
+        with open_instance() as shared:
+            register_recordings(shared, selected)
         jobs = [(key, str(raw_root), str(store_root)) for key in selected]
         # "spawn", not Linux's default "fork": a forked child inherits locks held by the parent's
         # threads (zarr's event loop, Dagster's, FFmpeg's) and can hang forever before its first step.
