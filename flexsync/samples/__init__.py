@@ -1,7 +1,7 @@
 """Training products: repetition samples, FKG tables, score checks, the sample index and FLEX-VideoQA.
 
 Dagster-free; the assets call these. Store layout in ``flexsync.samples._io``, table schemas in
-``flexsync.samples.schemas``, the per-recording contract in /work/briefs/samples_contract.md.
+``flexsync.samples.schemas``, the per-recording layout in docs/store-format.md ("Training products").
 """
 
 from flexsync.samples._io import fkg_table_path, samples_path, samples_table_path, training_path

@@ -13,7 +13,7 @@ once per view (the needed frames are grouped by source chunk, chunks stay cached
 repetition that needs them), every sample-view clip is one output chunk written once, and the
 zstd encoding of a clip runs in a writer thread while the next clip is decoded.
 
-Output (contract in /work/briefs/samples_contract.md): ``samples/<key>.zarr`` and
+Output (layout in docs/store-format.md, "Training products"): ``samples/<key>.zarr`` and
 ``tables/samples/<key>.parquet``, each validated and committed atomically; the table is
 validated before anything is written, so a bad label never leaves a new group beside an old table.
 """

@@ -4,7 +4,7 @@ A plain module (not conftest) so tests and the benchmark script import it by a u
 
 The samples builder (flexsync/samples/extract.py) did not exist when these tests were written, so
 the samples groups and tables are written here, array by array, per docs in
-/work/briefs/samples_contract.md, with random content whose ground truth the tests keep.
+docs/store-format.md ("Training products"), with random content whose ground truth the tests keep.
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def test_forward_gap_reset_and_explicit_event_segments() -> None:
         )
 
 
-# -- forward resets (H15) ----------------------------------------------------------------------
+# -- forward resets ----------------------------------------------------------------------------
 
 
 def _reset_clock(jump_s: float):
