@@ -53,9 +53,10 @@ def store_root(explicit: str | Path | None = None) -> Path:
 class PipelineSettings:
     """Processing parameters; they are recorded in every output's provenance.
 
-    Thresholds carry their unit in the name. Device latencies (seconds a device's data lags
-    the physical event, e.g. a wireless EMG's transmission delay) are subtracted from that
-    stream's event times before the clock fit.
+    Thresholds carry their unit in the name. ``device_latency_s`` (by stream name or kind):
+    seconds a stream's data is stamped after its own sync events, e.g. a wireless EMG whose
+    sensors lag the base station's trigger input; that stream's data then maps to
+    model(t - latency) on the reference clock (the reference's own latency likewise).
 
     A video stream with fewer than two sync events (a missed flash) is fitted by motion
     cross-correlation against the reference's joint speed; the ``clock_residuals`` check accepts

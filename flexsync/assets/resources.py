@@ -25,6 +25,9 @@ class FlexsyncResource(dg.ConfigurableResource):
     max_signal_residual_s: float = 0.001
     max_fallback_residual_s: float = 0.02
     min_fallback_confidence: float = 0.25
+    # Known fixed delays (s) by stream name or kind, e.g. {"emg": 0.048} for a wireless EMG
+    # that delivers samples late; subtracted from that stream's sync events before the fit.
+    device_latency_s: dict[str, float] = {}
 
     @classmethod
     def from_environment(cls) -> FlexsyncResource:
@@ -44,6 +47,7 @@ class FlexsyncResource(dg.ConfigurableResource):
             max_residual_s=residuals,
             max_fallback_residual_s=self.max_fallback_residual_s,
             min_fallback_confidence=self.min_fallback_confidence,
+            device_latency_s=dict(self.device_latency_s),
         )
 
     def store(self) -> StoreLayout:

@@ -59,17 +59,32 @@ def _latency(settings: PipelineSettings, stream: str, kind: str) -> float:
     return float(settings.device_latency_s.get(stream, settings.device_latency_s.get(kind, 0.0)))
 
 
+def _shift_data(model: ClockModel, data_latency_s: float, reference_shift_s: float = 0.0) -> ClockModel:
+    """The model for a stream's DATA when it is stamped ``data_latency_s`` after its sync events.
+
+    A wireless EMG whose sensors lag the base station's trigger input by L stamps a sample at t
+    that belongs at model(t - L) on the reference's event timeline. ``reference_shift_s`` moves
+    maps that target the reference's data stamps (motion fits) onto its event timeline.
+    """
+    if not data_latency_s and not reference_shift_s:
+        return model
+    segments = tuple(
+        replace(seg, offset_s=seg.offset_s - (1.0 + seg.drift) * data_latency_s - reference_shift_s)
+        for seg in model.segments
+    )
+    note = f"data latency {data_latency_s * 1e3:.3f} ms applied (configured device_latency_s)"
+    return replace(model, segments=segments, notes=(*model.notes, note))
+
+
 def _fit_events(
     name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
 ) -> ClockModel:
     events = staged.summary.sync_events
     ref_events = ref.summary.sync_events
-    latency = _latency(settings, name, staged.summary.kind)
-    ref_latency = _latency(settings, ref_name, ref.summary.kind)
     return fit_clock_model(
         name,
-        np.array([e.t_device_s - latency for e in events]),
-        np.array([e.t_device_s - ref_latency for e in ref_events]),
+        np.array([e.t_device_s for e in events]),
+        np.array([e.t_device_s for e in ref_events]),
         reference=ref_name,
         device_timestamps_s=staged.array("t_device"),
         nominal_rate_hz=staged.summary.nominal_rate_hz,
@@ -83,7 +98,7 @@ def _fit_events(
 def _fit_motion(
     name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
 ) -> ClockModel:
-    """Video motion energy against the reference's joint speed, both on latency-corrected device times."""
+    """Video motion energy against the reference's joint speed: maps data stamps to reference data stamps."""
     t_frames = staged.array("t_device")
     t, energy = video_motion_energy(
         staged.array("luma_grid"),
@@ -92,11 +107,7 @@ def _fit_motion(
         exclude_cells=[int(c) for c in staged.summary.extra.get("flash_cells", [])],
     )
     rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"))
-    latency = _latency(settings, name, staged.summary.kind)
-    ref_latency = _latency(settings, ref_name, ref.summary.kind)
-    return fit_by_motion(
-        name, t - latency, energy, rt - ref_latency, speed, reference=ref_name, device_timestamps_s=t_frames
-    )
+    return fit_by_motion(name, t, energy, rt, speed, reference=ref_name, device_timestamps_s=t_frames)
 
 
 def _fit(
@@ -122,7 +133,7 @@ def _fit(
         info.update(method=MOTION_METHOD, used=True, reason="no sync event")
         logger.info("stream %s: no sync event; clock from motion cross-correlation", name)
         return motion, info, []
-    t_event = np.array([events[0].t_device_s - _latency(settings, name, staged.summary.kind)])
+    t_event = np.array([events[0].t_device_s])
     gap = float(event_model.to_reference(t_event)[0] - motion.to_reference(t_event)[0])
     info["event_minus_motion_s"] = gap
     if event_model.method != "nominal" and abs(gap) <= settings.fallback_agreement_s:
@@ -144,7 +155,16 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
     ref_name = recording.manifest.reference_stream
     staged = {name: read_staged(store, key, name) for name in recording.manifest.streams}
     fits = {name: _fit(name, s, ref_name, staged[ref_name], settings) for name, s in staged.items()}
-    models = {name: fit[0] for name, fit in fits.items()}
+    ref_latency = _latency(settings, ref_name, staged[ref_name].summary.kind)
+    models = {
+        name: _shift_data(
+            model,
+            # Motion fits already relate data to data; event fits and the identity relate events.
+            0.0 if model.method == MOTION_METHOD else _latency(settings, name, staged[name].summary.kind),
+            ref_latency if model.method == MOTION_METHOD else 0.0,
+        )
+        for name, (model, _, _) in fits.items()
+    }
     fallback = {name: fit[1] for name, fit in fits.items() if fit[1] is not None}
 
     model_rows, event_rows = [], []
@@ -171,7 +191,11 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
                 }
             )
         for index, event in enumerate(summary.sync_events):
-            t_ref = float(model.to_reference(np.array([event.t_device_s - _latency(settings, name, summary.kind)]))[0])
+            # Events keep their own stamps: undo the data latency to place them on the event timeline.
+            t_event = event.t_device_s + (
+                0.0 if model.method == MOTION_METHOD else _latency(settings, name, summary.kind)
+            )
+            t_ref = float(model.to_reference(np.array([t_event]))[0])
             target = ref_times.get(event.label)
             event_rows.append(
                 {
