@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from pydantic import Field
 
 from flexsync import config
 from flexsync.config import PipelineSettings
@@ -25,9 +26,9 @@ class FlexsyncResource(dg.ConfigurableResource):
     max_signal_residual_s: float = 0.001
     max_fallback_residual_s: float = 0.02
     min_fallback_confidence: float = 0.25
-    # Known fixed delays (s) by stream name or kind, e.g. {"emg": 0.048} for a wireless EMG
-    # that delivers samples late; subtracted from that stream's sync events before the fit.
-    device_latency_s: dict[str, float] = {}
+    # Known fixed delays (s) by stream name or kind, e.g. {"emg": 0.048} for a wireless EMG whose
+    # samples are stamped after its trigger input: that stream's data maps to model(t - latency).
+    device_latency_s: dict[str, float] = Field(default_factory=dict)
 
     @classmethod
     def from_environment(cls) -> FlexsyncResource:
