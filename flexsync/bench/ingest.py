@@ -99,11 +99,11 @@ def measure_recording(raw_root: str, store_root: str, key: str) -> dict:
         decode_and_convert(video, settings.frame_width, settings.frame_height)
     decode_convert_s = time.perf_counter() - started
     flexsync = FlexsyncResource(raw_root=raw_root, store_root=store_root)
-    instance = dg.DagsterInstance.ephemeral()
-    first = run_recording(key, instance, flexsync)  # warm-up: imports, caches
-    started = time.perf_counter()
-    second = run_recording(key, instance, flexsync)
-    pipeline_s = time.perf_counter() - started
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = run_recording(key, instance, flexsync)  # warm-up: imports, caches
+        started = time.perf_counter()
+        second = run_recording(key, instance, flexsync)
+        pipeline_s = time.perf_counter() - started
     if not (first.success and second.success):
         raise RuntimeError(f"benchmark recording {key} failed: {first.failures or second.failures}")
     return {

@@ -47,7 +47,8 @@ def tree_digest():
 def sample_store(synth_dataset, tmp_path_factory) -> SampleStore:
     raw, _, keys = synth_dataset
     store = tmp_path_factory.mktemp("samples_store")
-    runs = run_recordings(raw, store, instance=dg.DagsterInstance.ephemeral())
+    with dg.DagsterInstance.ephemeral() as instance:  # disposed: its temporary folder goes with it
+        runs = run_recordings(raw, store, instance=instance)
     failed = [(r.key, r.failures) for r in runs if not r.success]
     assert not failed, f"pipeline failed: {failed}"
     fkg = read_fkg(raw / "fkg.json")
