@@ -188,7 +188,7 @@ def test_forward_gap_reset_and_explicit_event_segments() -> None:
     m2 = fit_clock_model(
         "cam2", dev, ref, reference="mocap", device_timestamps_s=ts, nominal_rate_hz=60.0, device_event_segments=seg_of
     )
-    assert m2 == m
+    assert m2.to_dict() == m.to_dict()  # field-wise: NaN uncertainties compare unequal as floats (3.13)
     with pytest.raises(ValueError, match=r"one segment in 0\.\.1 per event"):
         fit_clock_model(
             "cam2",
