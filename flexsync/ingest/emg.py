@@ -68,8 +68,7 @@ def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, setting
     pulses = detect_pulses(trigger, t_device)
     events = label_events(
         pulses.onset_s,
-        t_first_s=float(t_device[0]),
-        t_last_s=float(t_device[-1]),
+        t_device,
         source="trigger",
         uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S,
     )

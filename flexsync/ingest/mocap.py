@@ -61,8 +61,7 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
     pulses = detect_pulses(sync, analog.timestamps_s)
     events = label_events(
         pulses.onset_s,
-        t_first_s=float(t_device[0]),
-        t_last_s=float(t_device[-1]),
+        t_device,
         source="analog",
         uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
     )

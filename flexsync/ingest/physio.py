@@ -40,8 +40,7 @@ def ingest_physio(recording: RawRecording, stream: str, store: StoreLayout, sett
             onsets = np.array([t for t, label in zip(events.times_s, events.labels, strict=True) if label == "sync"])
     events = label_events(
         onsets,
-        t_first_s=float(t_device[0]),
-        t_last_s=float(t_device[-1]),
+        t_device,
         source="log",
         uncertainty_s=LOGGED_EVENT_UNCERTAINTY_S,
     )

@@ -158,9 +158,7 @@ def strictly_increasing_problem(t: np.ndarray) -> str | None:
     return None
 
 
-def label_events(
-    onsets_s: np.ndarray, *, t_first_s: float, t_last_s: float, source: str, uncertainty_s: float
-) -> list[SyncEvent]:
+def label_events(onsets_s: np.ndarray, t_device: np.ndarray, *, source: str, uncertainty_s: float) -> list[SyncEvent]:
     """Name detected sync events "start"/"end": by order when two, by position when one.
 
     Extra events (more than two) keep the first and the last: the sync box fires two.
@@ -169,7 +167,7 @@ def label_events(
     if len(onsets) >= 2:
         chosen = [(onsets[0], "start"), (onsets[-1], "end")]
     elif len(onsets) == 1:
-        middle = 0.5 * (t_first_s + t_last_s)
+        middle = 0.5 * (float(t_device[0]) + float(t_device[-1]))
         chosen = [(onsets[0], "start" if onsets[0] < middle else "end")]
     else:
         chosen = []

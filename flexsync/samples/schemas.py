@@ -1,9 +1,8 @@
 """pandera schemas of the training-product tables: samples, sample index, VideoQA, FKG tables, checks.
 
-Kept beside the code that writes these tables (not in ``flexsync/schemas/tables.py``) until the
-registry there absorbs ``SAMPLE_TABLE_SCHEMAS``; same rules as that module: strict columns,
-exact dtypes, no coercion, every failure collected and raised once as ``TableValidationError``
-(whose ``failure_cases`` is a small polars DataFrame for check metadata).
+Kept beside the code that writes these tables; validated by the same machinery as
+``flexsync/schemas/tables.py`` (``validate_against``): strict columns, exact dtypes, no coercion,
+every failure collected and raised once as ``TableValidationError``.
 
 Nested columns (``phases``, ``errors``, ...) are polars lists; their element dtypes are checked
 exactly like flat columns.
@@ -15,9 +14,8 @@ import logging
 
 import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaError, SchemaErrors
 
-from flexsync.schemas.tables import RECORDING_KEY_REGEX, TableValidationError
+from flexsync.schemas.tables import RECORDING_KEY_REGEX, empty_frame, validate_against
 from flexsync.synth.subjects import SKILLS
 
 __all__ = [
@@ -50,7 +48,6 @@ ANSWER_LEVELS = (1, 2, 3, 4)
 PHASE_STRUCT = pl.Struct({"phase": pl.String, "key_step": pl.String, "t_start_s": pl.Float64, "t_end_s": pl.Float64})
 _STRINGS = pl.List(pl.String)
 _PHASES = pl.List(PHASE_STRUCT)
-_MAX_FAILURES = 100
 
 
 def _finite(data: pa.PolarsData) -> pl.LazyFrame:
@@ -276,8 +273,7 @@ def _schema(table: str) -> type[pa.DataFrameModel]:
 
 def empty_sample_table(table: str) -> pl.DataFrame:
     """A zero-row DataFrame with exactly the columns and dtypes of ``table``."""
-    columns = _schema(table).to_schema().columns
-    return pl.DataFrame(schema={name: column.dtype.type for name, column in columns.items()})
+    return empty_frame(_schema(table))
 
 
 def validate_sample_table(df: pl.DataFrame, table: str) -> pl.DataFrame:
@@ -291,48 +287,4 @@ def validate_sample_table(df: pl.DataFrame, table: str) -> pl.DataFrame:
         Listing the failures; ``.failure_cases`` is a polars DataFrame (recording, column,
         check, failure_case, row).
     """
-    model = _schema(table)
-    recordings = _recordings_of(df)
-    try:
-        model.validate(df, lazy=True)
-    except SchemaErrors as exc:
-        cases = _failure_cases(exc.failure_cases, df)
-        raise TableValidationError(table, recordings, cases.head(_MAX_FAILURES), cases.height) from None
-    except SchemaError as exc:  # a few structural checks raise eagerly even when lazy
-        cases = pl.DataFrame(
-            {"recording": [None], "column": [str(exc.schema.name)], "check": [str(exc.check)],
-             "failure_case": [str(exc)], "row": [None]},
-            schema=_FAILURE_SCHEMA,
-        )  # fmt: skip
-        raise TableValidationError(table, recordings, cases, 1) from None
-    return df.select(list(model.to_schema().columns))
-
-
-_FAILURE_SCHEMA = {"recording": pl.String, "column": pl.String, "check": pl.String, "failure_case": pl.String,
-                   "row": pl.Int64}  # fmt: skip
-
-
-def _recordings_of(df: pl.DataFrame) -> list[str]:
-    if df.schema.get("recording") != pl.String:
-        return []
-    return sorted(v for v in df.get_column("recording").unique().to_list() if v is not None)
-
-
-def _failure_cases(raw: pl.DataFrame, df: pl.DataFrame) -> pl.DataFrame:
-    rows = raw.get_column("index").cast(pl.Int64).to_list()
-    keys = df.get_column("recording").to_list() if df.schema.get("recording") == pl.String else None
-    recording = [None if (r is None or keys is None or r >= len(keys)) else keys[r] for r in rows]
-    column = raw.select(
-        pl.when(pl.col("schema_context") == "DataFrameSchema").then(None).otherwise(pl.col("column"))
-    ).to_series()
-    cases = pl.DataFrame(
-        {
-            "recording": recording,
-            "column": column.cast(pl.String),
-            "check": raw.get_column("check").cast(pl.String),
-            "failure_case": raw.get_column("failure_case").cast(pl.String),
-            "row": rows,
-        },
-        schema=_FAILURE_SCHEMA,
-    )
-    return cases.sort(["row", "column", "check"], nulls_last=False, maintain_order=True)
+    return validate_against(df, _schema(table), table)

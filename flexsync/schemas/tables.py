@@ -34,8 +34,10 @@ __all__ = [
     "StreamsTable",
     "SyncEventsTable",
     "TableValidationError",
+    "empty_frame",
     "empty_table",
     "table_schema",
+    "validate_against",
     "validate_table",
 ]
 
@@ -275,7 +277,12 @@ def table_schema(table: str) -> type[pa.DataFrameModel]:
 
 def empty_table(table: str) -> pl.DataFrame:
     """A zero-row DataFrame with exactly the columns and dtypes of ``table``."""
-    columns = table_schema(table).to_schema().columns
+    return empty_frame(table_schema(table))
+
+
+def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    """A zero-row DataFrame with exactly the columns and dtypes of ``model``."""
+    columns = model.to_schema().columns
     return pl.DataFrame(schema={name: column.dtype.type for name, column in columns.items()})
 
 
@@ -291,7 +298,11 @@ def validate_table(df: pl.DataFrame, table: str) -> pl.DataFrame:
     TableValidationError
         Listing the failures; ``.failure_cases`` is a polars DataFrame.
     """
-    model = table_schema(table)
+    return validate_against(df, table_schema(table), table)
+
+
+def validate_against(df: pl.DataFrame, model: type[pa.DataFrameModel], table: str) -> pl.DataFrame:
+    """``validate_table`` for a model outside the registry (the training products' own tables)."""
     recordings = _recordings_of(df)
     try:
         model.validate(df, lazy=True)
