@@ -29,6 +29,8 @@ class FlexsyncResource(dg.ConfigurableResource):
     # Known fixed delays (s) by stream name or kind, e.g. {"emg": 0.048} for a wireless EMG whose
     # samples are stamped after its trigger input: that stream's data maps to model(t - latency).
     device_latency_s: dict[str, float] = Field(default_factory=dict)
+    # Streams of one recording ingested at once (0: one per core). Execution only: not provenance.
+    stream_workers: int = 0
 
     @classmethod
     def from_environment(cls) -> FlexsyncResource:

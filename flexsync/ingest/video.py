@@ -79,6 +79,7 @@ def ingest_video(recording: RawRecording, stream: str, store: StoreLayout, setti
             chunks=(settings.frame_chunk, height, width, 3),
             compressor=None if settings.frame_codec == "none" else "zstd",
             zstd_level=settings.frame_zstd_level,
+            write_empty_chunks=True,
         )
         chunks = iter_frames(
             video, width=width, height=height, chunk_frames=settings.frame_chunk, luma_grid=settings.luma_grid

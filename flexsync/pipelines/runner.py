@@ -96,12 +96,14 @@ def _summarise(key: str, result: dg.ExecuteInProcessResult) -> RecordingRun:
     return run
 
 
-def run_recording(key: str, instance: dg.DagsterInstance, flexsync: FlexsyncResource) -> RecordingRun:
-    """Materialise every asset of one recording in-process and summarise the run."""
+def run_recording(
+    key: str, instance: dg.DagsterInstance, flexsync: FlexsyncResource, *, selection: Sequence | None = None
+) -> RecordingRun:
+    """Materialise every asset of one recording (or the ``selection`` of them) in-process; summarise the run."""
     register_recordings(instance, [key])
     result = dg.materialize(
         ALL_ASSETS,
-        selection=RECORDING_ASSETS,
+        selection=list(selection) if selection is not None else RECORDING_ASSETS,
         partition_key=key,
         instance=instance,
         resources={"flexsync": flexsync},

@@ -168,6 +168,7 @@ def create_array(
     attrs: Mapping[str, Any] | None = None,
     fill_value: Any = None,
     dimension_names: Sequence[str] | None = None,
+    write_empty_chunks: bool = False,
 ) -> zarr.Array:
     """Create an array in ``group`` with flexsync's codec defaults.
 
@@ -190,6 +191,10 @@ def create_array(
         Value of never-written cells; default from :func:`default_fill_value`.
     dimension_names : sequence of str, optional
         Names of the axes, e.g. ``("time", "channel")``.
+    write_empty_chunks : bool
+        Write chunks that hold only the fill value too. zarr otherwise compares every chunk
+        with the fill value before writing it, which costs more CPU than compressing it for
+        data that is never empty, such as video frames (about 5x zstd level 1 on 455x256 RGB).
     """
     dtype = np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
@@ -209,6 +214,7 @@ def create_array(
         fill_value=default_fill_value(dtype) if fill_value is None else fill_value,
         attributes=normalize_attrs(attrs or {}, where=f"array {name} attrs"),
         dimension_names=None if dimension_names is None else tuple(dimension_names),
+        config={"write_empty_chunks": write_empty_chunks},
     )
 
 

@@ -63,7 +63,7 @@ def test_run_exits_1_and_names_the_failed_recording(synth_dataset, tmp_path):
     assert result.exit_code == 1, result.output
     assert re.search(r"^processed 2 recordings in [\d.]+ s: 1 ok, 1 failed$", result.stdout, flags=re.M)
     assert re.search(
-        rf"^  FAILED {BAD}: physio_physio: flexsync\.errors\.InputFileError: recording {BAD}, stream physio, "
+        rf"^  FAILED {BAD}: recording_streams: flexsync\.errors\.InputFileError: recording {BAD}, stream physio, "
         rf"file \S+/physio\.csv: time column 'time_s' is not strictly increasing: line 5 has ",
         result.stdout,
         flags=re.M,

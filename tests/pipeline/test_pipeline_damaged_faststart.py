@@ -54,7 +54,7 @@ def test_truncated_faststart_video_is_rejected_not_published_short(raw_copy, ins
         bad=BAD,
         good=GOOD,
         instance=instance,
-        step="video_cam2",
+        step="recording_streams",
         pattern=WHERE + rf"truncated video: the container header promises {n_frames} frames but the file holds "
         rf"{keep} \(last PTS [\d.]+ s\); copy the file again from the recorder",
     )

@@ -62,7 +62,7 @@ def test_emg_file_missing_a_channel(raw_copy, instance, tmp_path):
         bad=BAD,
         good=GOOD,
         instance=instance,
-        step="emg_emg",
+        step="recording_streams",
         pattern=INPUT_ERROR + rf"stream emg, file \S+/recordings/{BAD}/emg/emg\.bdf: "
         r"expected 16 EMG channels besides 'TRIG', found 15: (.*)",
     )
@@ -87,7 +87,7 @@ def test_physio_timestamps_out_of_order_keep_the_earlier_publication(raw_copy, i
         bad=BAD,
         good=GOOD,
         instance=instance,
-        step="physio_physio",
+        step="recording_streams",
         pattern=INPUT_ERROR + rf"stream physio, file \S+/recordings/{BAD}/physio/physio\.csv: "
         r"time column 'time_s' is not strictly increasing: line (\d+) has ([\d.]+) after ([\d.]+) \(1 such steps\)",
         previous=previous,

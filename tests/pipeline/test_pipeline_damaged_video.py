@@ -42,7 +42,7 @@ def test_truncated_video_fails_the_manifest_hash(raw_copy, instance, tmp_path):
         bad=BAD,
         good=GOOD,
         instance=instance,
-        step="video_cam2",
+        step="recording_streams",
         pattern=WHERE + r"content does not match the manifest \(sha256 [0-9a-f]{12}… vs [0-9a-f]{12}…, "
         r"(\d+) vs (\d+) bytes\): the file changed or was damaged after recording",
     )
@@ -63,6 +63,6 @@ def test_truncated_video_with_matching_manifest_is_rejected_by_the_reader(raw_co
         bad=BAD,
         good=GOOD,
         instance=instance,
-        step="video_cam2",
+        step="recording_streams",
         pattern=WHERE + r"cannot open as a video container \(truncated, wrong header or not a video\?\): .*",
     )
