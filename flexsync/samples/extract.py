@@ -416,6 +416,7 @@ def _write_view(
         zstd_level=VIDEO_ZSTD_LEVEL,
         attrs={"height": h, "width": w, "source": f"streams/{view}/frames"},
         dimension_names=("sample", "time", "y", "x", "rgb"),
+        write_empty_chunks=True,  # a clip is never all zeros: skip zarr's scan of every clip
     )
     chunk_len = int(frames.chunks[0])
     source_chunk = index // chunk_len
