@@ -12,8 +12,10 @@ boundary, mapped to the stream's device clock by its true clock) sent to the ref
 the fitted model, minus the same times sent by the true composed model
 (``flexsync.synth.truth.expected_model``). Drift error: fitted minus true drift per clock
 segment fitted from two or more events (ppm). Rows group streams by kind (``cinema`` =
-cam1..cam4); streams fitted from a single flash (offset only) get their own rows; streams left
-without events are failures of the event fit. The motion cross-correlation fallback
+cam1..cam4); streams fitted from a single flash (offset only) get their own rows, and so do
+streams the pipeline aligned by motion ("(motion fallback)": no flash was usable, so the
+fallback's one-frame target applies, not the flash target); streams left without events are
+failures of the event fit. The motion cross-correlation fallback
 (``flexsync.timing.motion_xcorr.fit_by_motion``, video motion energy against mocap joint speed)
 is run on every video stream that has fewer than two flashes (the "fallback" row), and, as
 diagnostics, on every video stream and on the EMG activity.
@@ -63,6 +65,9 @@ TARGET_P95_S: dict[str, float | None] = {
     "physio": None,
     "cinema (one flash)": 2e-3,
     "phone (one flash)": 5e-3,
+    # Streams the pipeline aligned by motion (no flash seen): the fallback's target, one 60 fps frame.
+    "cinema (motion fallback)": 1.0 / 60.0,
+    "phone (motion fallback)": 1.0 / 60.0,
     "motion-xcorr fallback": 1.0 / 60.0,
     "motion-xcorr, every video (diagnostic)": 1.0 / 60.0,
     "motion-xcorr, emg (diagnostic)": None,
@@ -394,6 +399,8 @@ def _evaluate_recording(key: str, recording: Any, store: Any, models: dict[str, 
         n_events = sum(s.n_events for s in model.segments)
         if model.method == "events+offset-only":
             group = f"{group} (one flash)" if kind == "video" else group
+        elif model.method == "motion-xcorr":
+            group = f"{group} (motion fallback)"
         rows.append(_row(key, name, group, model, expected, device_times))
         if kind == "video":
             s = staged[name]

@@ -32,16 +32,61 @@ from flexsync.schemas.tables import TableValidationError
 from flexsync.storage.atomic import atomic_file
 from flexsync.storage.layout import SYNC_REPORT_JSON, SYNC_REPORT_PNG, StoreLayout
 from flexsync.storage.tables import write_partition
-from flexsync.timing.clock_model import ClockModel, fit_clock_model, identity_model
-from flexsync.timing.motion_xcorr import fit_by_motion, joint_speed, video_motion_energy
+from flexsync.timing.clock_model import ClockModel, ClockSegmentFit, fit_clock_model, identity_model
+from flexsync.timing.motion_xcorr import fit_by_motion, joint_speed, motion_agreement, video_motion_energy
 
-__all__ = ["MOTION_METHOD", "ClockFitResult", "fit_recording_clocks", "read_clock_models"]
+__all__ = [
+    "DECLARED_METHOD",
+    "MOTION_METHOD",
+    "ClockFitResult",
+    "fit_recording_clocks",
+    "read_clock_models",
+]
 
 logger = logging.getLogger(__name__)
 
 MOTION_METHOD = "motion-xcorr"
-_EVENT_METHODS = ("identity", "events")
+# A clock the lab declares in the manifest (stream option "clock"): no events needed, no fit.
+DECLARED_METHOD = "declared"
+_EVENT_METHODS = ("identity", "events", DECLARED_METHOD)
 _CONFIRMED = "one sync event, confirmed by motion"
+
+
+def _declared_models(recording: RawRecording, ref_name: str) -> dict[str, ClockModel]:
+    """Models of the streams whose manifest entry declares a ``clock`` (t_ref = offset_s + (1 + drift) * t_dev).
+
+    The declared reference maps its own device clock onto the lab clock the declarations share.
+    """
+    models: dict[str, ClockModel] = {}
+    for name, entry in recording.manifest.streams.items():
+        if entry.declared_clock is not None:
+            offset_s, drift = entry.declared_clock
+            seg = ClockSegmentFit(-math.inf, math.inf, offset_s, drift, 0, (), (), 0.0)
+            models[name] = ClockModel(name, ref_name, DECLARED_METHOD, (seg,), 1.0)
+    return models
+
+
+def _onto_declared(models: dict[str, ClockModel], declared: dict[str, ClockModel], ref_name: str) -> dict:
+    """Declared streams keep their declared model; when the reference is declared, every fitted model
+    (device -> reference device clock) is composed with it, so all land on the declared lab clock."""
+    ref = declared[ref_name].segments[0] if ref_name in declared else None
+    out = {}
+    for name, model in models.items():
+        if name in declared:
+            out[name] = declared[name]
+        elif ref is not None:
+            segments = tuple(
+                replace(
+                    s,
+                    offset_s=ref.offset_s + (1.0 + ref.drift) * s.offset_s,
+                    drift=(1.0 + ref.drift) * (1.0 + s.drift) - 1.0,
+                )
+                for s in model.segments
+            )
+            out[name] = replace(model, segments=segments)
+        else:
+            out[name] = model
+    return out
 
 
 @dataclass
@@ -77,7 +122,14 @@ def _shift_data(model: ClockModel, data_latency_s: float, reference_shift_s: flo
 
 
 def _fit_events(
-    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
+    name: str,
+    staged: StagedStream,
+    ref_name: str,
+    ref: StagedStream,
+    settings: PipelineSettings,
+    *,
+    forward_gap: str = "auto",
+    continuity_step_intervals: float = 1.0,
 ) -> ClockModel:
     events = staged.summary.sync_events
     ref_events = ref.summary.sync_events
@@ -92,7 +144,61 @@ def _fit_events(
         reference_event_uncertainty_s=[e.uncertainty_s for e in ref_events],
         device_event_labels=[e.label for e in events],
         reference_event_labels=[e.label for e in ref_events],
+        forward_gap=forward_gap,
+        continuity_step_intervals=continuity_step_intervals,
     )
+
+
+def _settle_forward_gaps(
+    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings, model: ClockModel
+) -> ClockModel:
+    """A video segment without sync events after a forward PTS gap: reset or pause? Motion decides.
+
+    The timestamps cannot tell a clock reset (the counter jumped, frames went on: place the segment
+    by sample continuity) from a pause (frames stopped, the clock ran on: keep the previous model);
+    the two placements differ by the whole gap (0.5-5 s). Both are fitted, and the one whose
+    event-less segments line up better with the reference's joint speed (``motion_agreement``
+    within +-0.1 s, a test between two hypotheses, not a free search that could lock onto another
+    repetition) is kept. Without usable motion the timestamp rule (``forward_gap="auto"``) stands.
+    """
+    empty = [k for k, seg in enumerate(model.segments) if seg.n_events == 0]
+    if not empty or len(model.segments) < 2 or ref.summary.kind != "mocap" or model.method == "nominal":
+        return model
+    candidates = {
+        gap: _fit_events(name, staged, ref_name, ref, settings, forward_gap=gap) for gap in ("continuity", "pause")
+    }
+    a, b = (candidates[g] for g in ("continuity", "pause"))
+    if len(a.segments) != len(b.segments) or all(
+        abs(x.offset_s - y.offset_s) < 1e-9 for x, y in zip(a.segments, b.segments, strict=True)
+    ):
+        return model
+    t_frames = staged.array("t_device")
+    t, energy = video_motion_energy(
+        staged.array("luma_grid"),
+        t_frames,
+        exposure_s=float(staged.attrs.get("exposure_s") or 0.0),
+        exclude_cells=[int(c) for c in staged.summary.extra.get("flash_cells", [])],
+    )
+    rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"))
+    scores = {}
+    for gap, candidate in candidates.items():
+        values = []
+        for k in empty:
+            seg = candidate.segments[k]
+            sel = (t >= seg.device_start_s) & (t <= seg.device_end_s)
+            values.append(motion_agreement(t[sel], energy[sel], rt, speed, seg.offset_s, drift=seg.drift))
+        scores[gap] = float(np.mean(values)) if values and all(math.isfinite(v) for v in values) else math.nan
+    if not all(math.isfinite(v) for v in scores.values()):
+        return model
+    best = max(scores, key=lambda g: (scores[g], g == "continuity"))
+    how = "sample continuity (clock reset)" if best == "continuity" else "the previous model (pause)"
+    note = (
+        f"segment(s) {empty} without sync events placed by {how}: "
+        f"motion agreement {scores['continuity']:.2f} (reset) vs {scores['pause']:.2f} (pause)"
+    )
+    logger.info("stream %s: %s", name, note)
+    chosen = candidates[best]
+    return replace(chosen, notes=(*chosen.notes, note))
 
 
 def _fit_motion(
@@ -118,6 +224,8 @@ def _fit(
         return identity_model(name), None, []
     events = staged.summary.sync_events
     event_model = _fit_events(name, staged, ref_name, ref, settings)
+    if staged.summary.kind == "video":
+        event_model = _settle_forward_gaps(name, staged, ref_name, ref, settings, event_model)
     if staged.summary.kind != "video" or len(events) >= 2:
         return event_model, None, []
     info: dict[str, Any] = {"n_events": len(events), "event_method": event_model.method}
@@ -154,7 +262,11 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
     key = recording.key
     ref_name = recording.manifest.reference_stream
     staged = {name: read_staged(store, key, name) for name in recording.manifest.streams}
-    fits = {name: _fit(name, s, ref_name, staged[ref_name], settings) for name, s in staged.items()}
+    declared = _declared_models(recording, ref_name)
+    fits = {
+        name: (declared[name], None, []) if name in declared else _fit(name, s, ref_name, staged[ref_name], settings)
+        for name, s in staged.items()
+    }
     ref_latency = _latency(settings, ref_name, staged[ref_name].summary.kind)
     models = {
         name: _shift_data(
@@ -165,10 +277,13 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
         )
         for name, (model, _, _) in fits.items()
     }
+    models = _onto_declared(models, declared, ref_name)
     fallback = {name: fit[1] for name, fit in fits.items() if fit[1] is not None}
 
     model_rows, event_rows = [], []
     ref_times = {e.label: e.t_device_s for e in staged[ref_name].summary.sync_events}
+    if ref_name in declared:
+        ref_times = {label: float(declared[ref_name].to_reference(np.array([t]))[0]) for label, t in ref_times.items()}
     for name, model in models.items():
         summary = staged[name].summary
         for index, segment in enumerate(model.segments):
@@ -193,7 +308,7 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
         for index, event in enumerate(summary.sync_events):
             # Events keep their own stamps: undo the data latency to place them on the event timeline.
             t_event = event.t_device_s + (
-                0.0 if model.method == MOTION_METHOD else _latency(settings, name, summary.kind)
+                0.0 if model.method in (MOTION_METHOD, DECLARED_METHOD) else _latency(settings, name, summary.kind)
             )
             t_ref = float(model.to_reference(np.array([t_event]))[0])
             target = ref_times.get(event.label)
@@ -226,7 +341,7 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
     with atomic_file(json_path) as tmp:
         tmp.write_text(json.dumps(_json_safe(report), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     with atomic_file(png_path) as tmp:
-        plot_sync_report(tmp, key, ref_name, staged, models)
+        plot_sync_report(tmp, key, ref_name, staged, models, ref_times)
     warnings = [f"{name}: {note}" for name, model in models.items() for note in model.notes]
     warnings += [w for fit in fits.values() for w in fit[2]]
     metadata = {

@@ -11,7 +11,7 @@ from flexsync.ingest.recording import RawRecording, verify_input
 from flexsync.ingest.staging import StreamSummary, events_check_text, label_events, strictly_increasing_problem
 from flexsync.ingest.streams import StreamResult
 from flexsync.quality import TableMeta
-from flexsync.readers.registry import read_file
+from flexsync.readers.registry import DEFAULT_RATE_TOLERANCE, read_file
 from flexsync.readers.stream import SignalStream
 from flexsync.signals.emg import channel_quality, clean_emg, emg_envelope
 from flexsync.storage.atomic import atomic_directory
@@ -39,28 +39,94 @@ def _signal_with(contents, channel: str, path, key: str, stream: str) -> SignalS
     )
 
 
+def _selected(
+    contents, wanted: list[str], trigger_name: str | None, path, key: str, stream: str
+) -> tuple[SignalStream, list[int]]:
+    """The one signal holding every wanted label (and the trigger), and the wanted labels' indices."""
+    labels = [*wanted, *([trigger_name] if trigger_name else [])]
+    present = [n for s in contents.signals.values() for n in s.channel_names]
+    missing = [label for label in labels if label not in present]
+    if missing:
+        raise InputFileError(
+            f"channel(s) {', '.join(repr(m) for m in missing)} named in the manifest not found; "
+            f"the file has {', '.join(repr(n) for n in present)}",
+            path=path,
+            recording=key,
+            stream=stream,
+        )
+    for signal in contents.signals.values():
+        if all(label in signal.channel_names for label in labels):
+            return signal, [signal.channel_names.index(label) for label in wanted]
+    rates = {n: s.nominal_rate_hz for s in contents.signals.values() for n in s.channel_names if n in labels}
+    raise InputFileError(
+        "the channels named in the manifest are sampled at different rates ("
+        + ", ".join(f"{label!r} {rate:g} Hz" for label, rate in rates.items())
+        + "); one EMG stream needs one rate",
+        path=path,
+        recording=key,
+        stream=stream,
+    )
+
+
+def _check_rate(signal: SignalStream, nominal_hz: float, path, key: str, stream: str) -> None:
+    if abs(signal.nominal_rate_hz - nominal_hz) > DEFAULT_RATE_TOLERANCE * nominal_hz:
+        raise InputFileError(
+            f"rate mismatch: the selected channels are sampled at {signal.nominal_rate_hz:g} Hz, the manifest says "
+            f"{nominal_hz:g} Hz",
+            path=path,
+            recording=key,
+            stream=stream,
+        )
+
+
 def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
+    """Stage an EMG stream; manifest options ``channels``, ``trigger_channel``, ``n_channels`` (docs/raw-format.md).
+
+    Without ``channels``, every channel but the trigger is EMG and there must be ``n_channels``
+    (16) of them. With ``channels`` (a list of source labels, or ``{source label: output name}``)
+    exactly those are kept, in that order. ``trigger_channel`` null: no trigger, no sync events.
+    """
     entry = recording.stream(stream)
     path = recording.stream_path(stream)
     sha256, size = verify_input(recording, entry.file, stream=stream)
-    contents = read_file(path, format=entry.format, options={"name": stream, "nominal_rate_hz": entry.nominal_rate_hz})
-    trigger_name = str(entry.options.get("trigger_channel", "TRIG"))
-    signal = _signal_with(contents, trigger_name, path, recording.key, stream)
-    rate = float(signal.nominal_rate_hz)
-    emg_index = [i for i, name in enumerate(signal.channel_names) if name != trigger_name]
-    names = [signal.channel_names[i] for i in emg_index]
-    expected = int(entry.options.get("n_channels", 16))
-    if len(names) != expected:
-        raise InputFileError(
-            f"expected {expected} EMG channels besides {trigger_name!r}, found {len(names)}: {', '.join(names)}",
-            path=path,
-            recording=recording.key,
-            stream=stream,
+    channels = entry.options.get("channels")
+    trigger_option = entry.options.get("trigger_channel", "TRIG")
+    trigger_name = None if trigger_option is None else str(trigger_option)
+    if channels is None:
+        contents = read_file(
+            path, format=entry.format, options={"name": stream, "nominal_rate_hz": entry.nominal_rate_hz}
         )
+        signal = (
+            _signal_with(contents, trigger_name, path, recording.key, stream)
+            if trigger_name is not None
+            else next(iter(contents.signals.values()))
+        )
+        emg_index = [i for i, name in enumerate(signal.channel_names) if name != trigger_name]
+        names = [signal.channel_names[i] for i in emg_index]
+        expected = int(entry.options.get("n_channels", 16))
+        if len(names) != expected:
+            besides = f" besides {trigger_name!r}" if trigger_name is not None else ""
+            raise InputFileError(
+                f"expected {expected} EMG channels{besides}, found {len(names)}: {', '.join(names)}",
+                path=path,
+                recording=recording.key,
+                stream=stream,
+            )
+    else:
+        # Files with channels at several rates: the manifest's rate is checked against the chosen ones.
+        contents = read_file(path, format=entry.format, options={"name": stream})
+        wanted = list(channels)
+        signal, emg_index = _selected(contents, wanted, trigger_name, path, recording.key, stream)
+        _check_rate(signal, entry.nominal_rate_hz, path, recording.key, stream)
+        names = [str(channels[label]) for label in wanted] if isinstance(channels, dict) else wanted
+    rate = float(signal.nominal_rate_hz)
     scale = np.array([_to_microvolts(signal.units[i], path, recording.key, stream) for i in emg_index])
     raw = (signal.data[:, emg_index] * scale).astype(np.float32)
-    trigger = np.asarray(signal.channel(trigger_name), dtype=np.float32)
     t_device = np.asarray(signal.timestamps_s, dtype=np.float64)
+    if trigger_name is not None:
+        trigger = np.asarray(signal.channel(trigger_name), dtype=np.float32)
+    else:  # no trigger wired: a flat line keeps the staged layout, and no pulse is found in it
+        trigger = np.zeros(t_device.shape, dtype=np.float32)
     clean = clean_emg(raw, rate, mains_hz=recording.manifest.mains_hz, band_hz=settings.emg_band_hz)
     envelope, envelope_rate = emg_envelope(clean, rate, out_rate_hz=settings.emg_envelope_rate_hz)
     envelope_t = t_device[0] + np.arange(envelope.shape[0]) / envelope_rate
@@ -111,7 +177,7 @@ def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, setting
         kind="emg",
         staging_path=target,
         metadata=_metadata(summary, quality),
-        checks=_checks(recording.key, summary, t_device, quality),
+        checks=_checks(recording.key, summary, t_device, quality, has_trigger=trigger_name is not None),
         warnings=summary.warnings,
     )
 
@@ -144,12 +210,14 @@ def _metadata(summary: StreamSummary, quality) -> dict:
     }
 
 
-def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, quality) -> list:
+def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, quality, *, has_trigger: bool = True) -> list:
     timestamps, quality_check, sync = STREAM_CHECKS["emg"]
     where = f"recording {key}, stream {summary.stream}"
     problem = strictly_increasing_problem(t_device)
     bad = [f"{q.name} ({', '.join(q.flags)})" for q in quality if not q.ok]
     found, text = events_check_text(summary.sync_events)
+    if not has_trigger:
+        found, text = True, "no trigger channel (trigger_channel null): no sync events expected"
     return [
         outcome(timestamps, problem is None, f"{where}: " + (problem or "sample times strictly increasing")),
         outcome(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Any
+
 import numpy as np
 
 from flexsync.config import PipelineSettings
@@ -11,6 +15,7 @@ from flexsync.ingest.recording import RawRecording, verify_input
 from flexsync.ingest.staging import StreamSummary, events_check_text, label_events, strictly_increasing_problem
 from flexsync.ingest.streams import StreamResult
 from flexsync.quality import TableMeta
+from flexsync.readers.marker_sets import validate_marker_set
 from flexsync.readers.registry import read_file
 from flexsync.readers.stream import SignalStream
 from flexsync.skeleton import JOINT_NAMES
@@ -37,12 +42,39 @@ def _pick(contents, name: str, *, kind: str, path, recording: str) -> SignalStre
     )
 
 
+def _marker_set(recording: RawRecording, stream: str, value: Any) -> str | dict:
+    """The ``marker_set`` option as the readers take it: ``"identity"``, or a mapping (inline or from a
+    JSON file inside the recording folder, resolved with ``resolve_inside``: never outside the raw root)."""
+    if value is None or value == "identity" or isinstance(value, dict):
+        return "identity" if value is None else value
+    relative = str(value)
+    verify_input(recording, relative, stream=stream)
+    path = recording.path(relative)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"marker set is not valid JSON: {exc}", path=path, recording=recording.key) from exc
+    if not isinstance(data, dict):
+        raise InputFileError(
+            "a marker set file holds one object {joint: [markers]}", path=path, recording=recording.key
+        )
+    try:
+        return validate_marker_set(data)
+    except ValueError as exc:
+        raise InputFileError(str(exc), path=path, recording=recording.key, stream=stream) from exc
+
+
 def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
+    """Stage a mocap stream; manifest options ``marker_set`` and ``sync_channel`` (docs/raw-format.md).
+
+    ``marker_set`` maps the file's markers to the 21 FLEX joints (default ``"identity"``: the file
+    is labelled with the joint names); ``sync_channel`` null: no analog sync, no sync events.
+    """
     entry = recording.stream(stream)
     path = recording.stream_path(stream)
     sha256, size = verify_input(recording, entry.file, stream=stream)
     options = {"name": stream, "nominal_rate_hz": entry.nominal_rate_hz, **entry.options}
-    options.setdefault("marker_set", "identity")
+    options["marker_set"] = _marker_set(recording, stream, entry.options.get("marker_set"))
     contents = read_file(path, format=entry.format, options=options)
     joints = _pick(contents, f"{stream}_joints", kind="joint", path=path, recording=recording.key)
     if list(joints.channel_names) != list(JOINT_NAMES):
@@ -53,14 +85,23 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
             recording=recording.key,
             stream=stream,
         )
-    sync_name = str(entry.options.get("sync_channel", "SYNC"))
-    analog = _pick(contents, f"{stream}_analog", kind="analog", path=path, recording=recording.key)
-    sync = np.asarray(analog.channel(sync_name), dtype=np.float32)
+    sync_option = entry.options.get("sync_channel", "SYNC")
     t_device = np.asarray(joints.timestamps_s, dtype=np.float64)
     valid = np.asarray(joints.valid, dtype=bool)
-    pulses = detect_pulses(sync, analog.timestamps_s)
+    analog_rate_hz = math.nan
+    if sync_option is not None:
+        analog = _pick(contents, f"{stream}_analog", kind="analog", path=path, recording=recording.key)
+        try:
+            sync = np.asarray(analog.channel(str(sync_option)), dtype=np.float32)
+        except KeyError as exc:
+            raise InputFileError(exc.args[0], path=path, recording=recording.key, stream=stream) from None
+        sync_t_device = np.asarray(analog.timestamps_s, dtype=np.float64)
+        analog_rate_hz = float(analog.nominal_rate_hz)
+    else:  # no sync wired to the analog board: nothing to detect (the clock must be declared)
+        sync, sync_t_device = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float64)
+    pulses = detect_pulses(sync, sync_t_device) if sync.size else None
     events = label_events(
-        pulses.onset_s,
+        pulses.onset_s if pulses is not None else np.zeros(0),
         t_device,
         source="analog",
         uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
@@ -75,7 +116,7 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
         n_channels=len(JOINT_NAMES),
         sync_events=events,
         warnings=[*contents.warnings, *joints.warnings],
-        extra={"occluded_fraction": float(1.0 - valid.mean()), "analog_rate_hz": float(analog.nominal_rate_hz)},
+        extra={"occluded_fraction": float(1.0 - valid.mean()), "analog_rate_hz": analog_rate_hz},
     )
     target = store.staging_stream(recording.key, stream)
     with atomic_directory(target) as tmp:
@@ -84,7 +125,7 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
         write_array(group, "valid", valid)
         write_array(group, "t_device", t_device)
         write_array(group, "sync", sync)
-        write_array(group, "sync_t_device", np.asarray(analog.timestamps_s, dtype=np.float64))
+        write_array(group, "sync_t_device", sync_t_device)
         group.attrs.update(
             {
                 "kind": "mocap",
@@ -99,7 +140,7 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
         kind="mocap",
         staging_path=target,
         metadata=_metadata(summary, valid),
-        checks=_checks(recording.key, summary, t_device, valid),
+        checks=_checks(recording.key, summary, t_device, valid, has_sync=sync_option is not None),
         warnings=summary.warnings,
     )
 
@@ -121,12 +162,14 @@ def _metadata(summary: StreamSummary, valid: np.ndarray) -> dict:
     }
 
 
-def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, valid: np.ndarray) -> list:
+def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, valid: np.ndarray, *, has_sync: bool) -> list:
     timestamps, gaps, sync = STREAM_CHECKS["mocap"]
     where = f"recording {key}, stream {summary.stream}"
     problem = strictly_increasing_problem(t_device)
     occluded = summary.extra["occluded_fraction"]
     found, text = events_check_text(summary.sync_events)
+    if not has_sync:
+        found, text = True, "no sync channel (sync_channel null): no sync events expected"
     return [
         outcome(timestamps, problem is None, f"{where}: " + (problem or "frame times strictly increasing")),
         outcome(

@@ -17,16 +17,23 @@ __all__ = ["plot_sync_report"]
 
 
 def plot_sync_report(
-    path: Path, key: str, reference: str, staged: dict[str, StagedStream], models: dict[str, ClockModel]
+    path: Path,
+    key: str,
+    reference: str,
+    staged: dict[str, StagedStream],
+    models: dict[str, ClockModel],
+    reference_times: dict[str, float],
 ) -> None:
     """Two panels: event times on each device clock (before), and on the reference clock (after).
 
-    After alignment, every stream's start and end events should sit on one vertical line each;
-    the right-hand labels give each stream's largest deviation from the reference in ms.
+    After alignment, every stream's start and end events should sit on one vertical line each, at
+    ``reference_times`` (the reference's events by label, on the reference clock: its device
+    clock, or the lab clock when the manifest declares it); the right-hand labels give each
+    stream's largest deviation from them in ms.
     """
     names = list(staged)
     fig, (before, after) = plt.subplots(2, 1, figsize=(8, 1.2 + 0.45 * len(names) * 2), sharey=True)
-    ref_events = {e.label: e.t_device_s for e in staged[reference].summary.sync_events}
+    ref_events = dict(reference_times)
     for row, name in enumerate(names):
         events = staged[name].summary.sync_events
         device = np.array([e.t_device_s for e in events])

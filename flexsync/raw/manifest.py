@@ -7,6 +7,7 @@ recording folder and may never leave the raw root (checked by ``resolve_inside``
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = [
     "StreamEntry",
     "read_manifest",
     "resolve_inside",
+    "stream_option_problems",
     "write_manifest",
 ]
 
@@ -33,7 +35,10 @@ class StreamEntry:
     """One device's data inside a recording.
 
     ``options`` carries format-specific hints such as the sync channel name
-    (``sync_channel``), the video stream index (``video_stream``) or a marker set.
+    (``sync_channel``), the video stream index (``video_stream``) or a marker set. Options the
+    pipeline reads for third-party files are checked when the manifest is read (docs/raw-format.md):
+    ``channels`` (EMG), ``trigger_channel`` / ``sync_channel`` (may be null), ``marker_set``
+    (mocap) and ``clock`` (any stream).
     """
 
     name: str
@@ -50,6 +55,17 @@ class StreamEntry:
             raise ValueError(f"stream {self.name}: kind {self.kind!r} is not one of {STREAM_KINDS}")
         if not self.nominal_rate_hz > 0:
             raise ValueError(f"stream {self.name}: nominal_rate_hz must be > 0, got {self.nominal_rate_hz}")
+        problems = stream_option_problems(self.kind, self.options)
+        if problems:
+            raise ValueError(f"stream {self.name}: " + "; ".join(problems))
+
+    @property
+    def declared_clock(self) -> tuple[float, float] | None:
+        """``(offset_s, drift)`` from the ``clock`` option (t_ref = offset_s + (1 + drift) * t_dev), or None."""
+        clock = self.options.get("clock")
+        if clock is None:
+            return None
+        return float(clock["offset_s"]), float(clock.get("drift_ppm", 0.0)) * 1e-6
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,57 @@ class Manifest:
     def stream_names(self, kind: str | None = None) -> list[str]:
         """Stream names in manifest order, optionally of one kind."""
         return [n for n, s in self.streams.items() if kind is None or s.kind == kind]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_label(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def stream_option_problems(kind: str, options: dict[str, Any]) -> list[str]:
+    """What is wrong with the pipeline-read options of one stream (empty when all is well).
+
+    ``clock``: ``{"offset_s": float, "drift_ppm": float (default 0)}``; ``channels`` (EMG): a
+    non-empty list of distinct source labels, or a mapping ``{source label: output name}`` with
+    distinct, non-empty output names; ``trigger_channel`` (EMG)
+    and ``sync_channel`` (mocap): a label or null; ``marker_set`` (mocap): ``"identity"``, a
+    JSON file inside the recording folder, or an inline ``{joint: marker or [markers]}``.
+    """
+    problems = []
+    clock = options.get("clock")
+    if clock is not None:
+        if not isinstance(clock, dict) or not _is_number(clock.get("offset_s")):
+            problems.append(f"option 'clock' must be {{'offset_s': number, 'drift_ppm': number}}, got {clock!r}")
+        elif not _is_number(clock.get("drift_ppm", 0.0)) or sorted(set(clock) - {"offset_s", "drift_ppm"}):
+            problems.append(f"option 'clock' takes only a numeric offset_s and drift_ppm, got {clock!r}")
+    for key in ("trigger_channel", "sync_channel"):
+        value = options.get(key)
+        if value is not None and not _is_label(value):
+            problems.append(f"option {key!r} must be a channel label or null, got {value!r}")
+    channels = options.get("channels")
+    if channels is not None:
+        if kind != "emg":
+            problems.append(f"option 'channels' is for EMG streams, not {kind}")
+        elif isinstance(channels, dict):
+            outputs = list(channels.values())
+            if not channels or not all(_is_label(k) for k in channels):
+                problems.append(f"option 'channels' must map source labels to output names, got {channels!r}")
+            elif not all(_is_label(v) for v in outputs):
+                problems.append(f"option 'channels': output names must be non-empty strings, got {outputs}")
+            elif len(set(outputs)) != len(outputs):
+                problems.append(f"option 'channels': output names repeat: {outputs}")
+        elif isinstance(channels, list):
+            if not channels or not all(_is_label(c) for c in channels) or len(set(channels)) != len(channels):
+                problems.append(f"option 'channels' must be a non-empty list of distinct labels, got {channels!r}")
+        else:
+            problems.append(f"option 'channels' must be a list of labels or a mapping, got {channels!r}")
+    marker_set = options.get("marker_set")
+    if marker_set is not None and not (_is_label(marker_set) or isinstance(marker_set, dict)):
+        problems.append(f"option 'marker_set' must be 'identity', a JSON file name or a mapping, got {marker_set!r}")
+    return problems
 
 
 def resolve_inside(
@@ -176,6 +243,11 @@ def read_manifest(recording_folder: Path | str, *, raw_root: Path | str | None =
     root = Path(raw_root) if raw_root is not None else folder.parent.parent
     named = [s.file for s in streams.values()] + [s.events_file for s in streams.values() if s.events_file]
     named += [f for f in (manifest.calibration, manifest.annotations) if f]
+    named += [
+        s.options["marker_set"]
+        for s in streams.values()
+        if isinstance(s.options.get("marker_set"), str) and s.options["marker_set"] != "identity"
+    ]
     for relative in named:
         target = resolve_inside(root, relative, base=folder, recording=recording)
         if not target.is_file():

@@ -104,6 +104,12 @@ _VIDEO_CONTAINERS = ("mp4", "mov", "m4v", "mkv", "avi", "webm", "mpg", "mpeg", "
 _BUILTIN = [
     ReaderSpec("c3d", (".c3d",), "flexsync.readers.c3d:read_c3d", "C3D motion capture: markers and analog channels"),
     ReaderSpec("trc", (".trc",), "flexsync.readers.trc:read_trc", "OpenSim TRC marker trajectories"),
+    ReaderSpec(
+        "mocap_csv",
+        (),  # .csv belongs to the signals reader: name this format in the manifest
+        "flexsync.readers.mocap_csv:read_mocap_csv",
+        "Mocap marker CSV export: time or frame column, <marker>_x/_y/_z columns",
+    ),
     ReaderSpec("edf", (".edf",), "flexsync.readers.edf:read_edf", "European Data Format (EDF/EDF+), 16 bit"),
     ReaderSpec("bdf", (".bdf",), "flexsync.readers.edf:read_edf", "BioSemi Data Format (BDF/BDF+), 24 bit"),
     ReaderSpec("xdf", (".xdf", ".xdfz"), "flexsync.readers.xdf:read_xdf", "Lab Streaming Layer recording (XDF)"),

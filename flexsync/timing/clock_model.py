@@ -35,7 +35,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("events", "events+offset-only", "identity", "nominal", "motion-xcorr")
+METHODS = ("events", "events+offset-only", "identity", "nominal", "motion-xcorr", "declared")
+# "declared": given by the lab (devices on one hardware clock), not measured; exact by declaration.
 _HUBER_K = 1.345
 # Quality (seconds) at which the heuristic confidence falls to one half.
 _CONFIDENCE_HALF_S = 0.005
@@ -155,10 +156,10 @@ class ClockModel:
         error| (3+ events) and the events' timing uncertainty; with 2 events or fewer (exact
         fits, zero residuals) the timing uncertainty alone. Worst over segments.
 
-        0 for the identity model; NaN when a segment's quality was not measured (nominal model,
+        0 for the identity and declared models; NaN when a segment's quality was not measured (nominal model,
         or 1-2 events without a given uncertainty).
         """
-        if self.method == "identity":
+        if self.method in ("identity", "declared"):
             return 0.0
         worst = 0.0
         for s in self.segments:
@@ -295,6 +296,7 @@ def fit_clock_model(
     prior_offset_s: float | None = None,
     device_event_segments: Sequence[int] | None = None,
     forward_gap: str = "auto",
+    continuity_step_intervals: float = 1.0,
 ) -> ClockModel:
     """Fit ``t_ref = offset + (1 + drift) * t_dev`` per clock segment from matched sync events.
 
@@ -333,6 +335,11 @@ def fit_clock_model(
         when the stream has a regular (hardware) sample clock, i.e. the robust spread of its
         intervals is under 1 % of the median interval, so a gap beyond the reset threshold
         cannot be dropped frames; pause otherwise (free-running, jittered streams).
+    continuity_step_intervals : float
+        Nominal intervals assumed between the last sample before a reset and the first after,
+        when a segment is placed by continuity (1.0: the counter jumped, sampling went on, exact).
+        A device that restarts its sampling at the reset puts the first sample 0-1 interval
+        after the last: 0.5 halves the worst error (to half an interval), 1.0 leaves up to one.
 
     Returns
     -------
@@ -415,6 +422,7 @@ def fit_clock_model(
         device_timestamps_s,
         nominal_rate_hz,
         forward_continuity=continuity,
+        continuity_step_intervals=continuity_step_intervals,
     )
     multi = any(s.n_events >= 2 for s in fits)
     method = "events" if multi else "events+offset-only"
@@ -557,6 +565,7 @@ def _fit_segments(
     rate_hz: float | None,
     *,
     forward_continuity: bool = False,
+    continuity_step_intervals: float = 1.0,
 ) -> list[ClockSegmentFit]:
     n_seg = len(bounds)
     raw: list[dict[str, Any] | None] = []
@@ -624,7 +633,7 @@ def _fit_segments(
         offset = src.offset_s
         kind = kinds[k] if prev is not None else kinds[k + 1]
         if t is not None and (kind == "backward" or (kind == "gap" and forward_continuity)):
-            step = 1.0 / rate_hz if rate_hz else float(np.median(np.diff(t)))
+            step = continuity_step_intervals * (1.0 / rate_hz if rate_hz else float(np.median(np.diff(t))))
             if prev is not None:  # t_ref(first of k) = t_ref(last of k-1) + one interval
                 anchor = prev.offset_s + (1 + prev.drift) * bounds[k - 1][1] + step
                 offset = anchor - (1 + src.drift) * bounds[k][0]

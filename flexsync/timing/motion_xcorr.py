@@ -44,7 +44,7 @@ from scipy import ndimage, signal
 
 from flexsync.timing.clock_model import ClockModel, ClockSegmentFit, detect_clock_resets
 
-__all__ = ["emg_activity", "fit_by_motion", "joint_speed", "video_motion_energy"]
+__all__ = ["emg_activity", "fit_by_motion", "joint_speed", "motion_agreement", "video_motion_energy"]
 
 logger = logging.getLogger(__name__)
 
@@ -374,6 +374,38 @@ def fit_by_motion(
         confidences.append(0.5 * min(confidences))
     notes.insert(0, "clock from motion cross-correlation (no usable sync events)")
     return ClockModel(stream, reference, "motion-xcorr", filled, float(min(confidences)), notes=tuple(notes))
+
+
+def motion_agreement(
+    device_t: np.ndarray,
+    device_signal: np.ndarray,
+    reference_t: np.ndarray,
+    reference_signal: np.ndarray,
+    offset_s: float,
+    *,
+    drift: float = 0.0,
+    search_s: float = 0.1,
+    rate_hz: float = 100.0,
+    band_hz: tuple[float, float] = (0.05, 1.0),
+    max_gap_s: float = 0.5,
+) -> float:
+    """How well a candidate clock map lines up two motion signals: the normalised correlation peak.
+
+    The device signal is sent to the reference clock by ``t_ref = offset_s + (1 + drift) * t``
+    and correlated with the reference signal over lags within ``+-search_s`` (s; 0.1), so two
+    hypotheses seconds apart (a clock reset vs a pause, say) can be told apart even when a free
+    search over +-6 s would lock onto the wrong repetition. Returns the peak in [-1, 1], or NaN
+    when either signal has too little usable motion (under ~3 s).
+    """
+    dev_t, dev_x = _series(device_t, device_signal, "device", "motion_agreement")
+    ref_t, ref_x = _series(reference_t, reference_signal, "reference", "motion_agreement")
+    if dev_t.size == 0:
+        return math.nan
+    dev = _Grid.build(offset_s + (1.0 + drift) * dev_t, dev_x, rate_hz, band_hz, max_gap_s)
+    ref = _Grid.build(ref_t, ref_x, rate_hz, band_hz, max_gap_s)
+    if dev is None or ref is None:
+        return math.nan
+    return _lag(dev, ref, centre_s=0.0, search_s=search_s).peak
 
 
 def _fit_segment(

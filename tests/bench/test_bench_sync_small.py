@@ -72,3 +72,18 @@ def test_empty_truth_is_refused() -> None:
     with pytest.raises(ValueError, match="stream cam1 has no truth segments"):
         evaluate_model(_model([(0.0, 1.0, 0.0, 0.0, 2)]), [], [0.5])
     assert math.isnan(summarise([StreamErrors("R", "s", "x", "events", (), (), 1.0)])[0].p95_ms)
+
+
+def test_streams_aligned_by_motion_get_their_own_row_and_the_fallback_target() -> None:
+    """A camera the pipeline aligned by motion (no flash) is judged against one frame, not 2 ms."""
+    rows = [
+        StreamErrors("R1", "cam1", "cinema", "events", (0.1e-3, -0.2e-3), (3.0,), 0.9),
+        StreamErrors("R1", "cam2", "cinema (motion fallback)", "motion-xcorr", (-12e-3, -12.5e-3), (), 0.6),
+        StreamErrors("R1", "phone", "phone (motion fallback)", "motion-xcorr", (-20e-3, -21e-3), (), 0.5),
+    ]
+    cinema, cinema_motion, phone_motion = summarise(rows)
+    assert (cinema.group, cinema.p95_ms, cinema.ok) == ("cinema", pytest.approx(0.195), True)
+    assert cinema_motion.group == "cinema (motion fallback)" and cinema_motion.n_streams == 1
+    assert cinema_motion.target_p95_ms == pytest.approx(1e3 / 60) and cinema_motion.max_ms == pytest.approx(12.5)
+    assert cinema_motion.ok is True  # 12.5 ms: within one frame, though not within the flash target
+    assert phone_motion.target_p95_ms == pytest.approx(1e3 / 60) and phone_motion.ok is False  # 21 ms > 16.7 ms

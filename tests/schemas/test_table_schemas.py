@@ -172,7 +172,7 @@ VALUE_CASES = [
         "clock_models",
         "method",
         "magic",
-        "isin(('events', 'events+offset-only', 'identity', 'nominal', 'motion-xcorr'))",
+        "isin(('events', 'events+offset-only', 'identity', 'nominal', 'motion-xcorr', 'declared'))",
         "method",
     ),
     ("clock_models", "confidence", 1.0000001, "in_range(0.0, 1.0)", "confidence"),

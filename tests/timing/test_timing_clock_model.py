@@ -285,3 +285,43 @@ def test_dropped_frames_of_60fps_video_are_not_resets():
     jumped = ts.copy()
     jumped[800:] += 0.5
     assert detect_clock_resets(jumped, nominal_rate_hz=60.0).tolist() == [800]
+
+
+@pytest.mark.parametrize(
+    ("phase", "step_intervals", "expected_ms"),
+    [
+        (1.0, 1.0, 0.0),  # the counter jumped, sampling went on: continuity is exact
+        (0.3, 1.0, 11.667),  # sampling restarted 0.3 frame after the last one: off by 0.7 frame
+        (0.3, 0.5, 3.333),  # assuming half a frame: off by 0.2 frame
+        (0.9, 0.5, -6.667),  # and never by more than half a frame
+    ],
+)
+def test_continuity_step_intervals_places_the_segment_after_a_reset(
+    phase: float, step_intervals: float, expected_ms: float
+) -> None:
+    """A 60 fps camera whose PTS jump 2.5 s forward at a reset, its first frame after the reset
+    coming ``phase`` frames after the last one before; one flash before the reset, none after."""
+    rate, offset, drift = 60.0, 1.7, 12e-6
+    before = np.arange(0, 600) / rate  # device seconds, segment 0
+    last_true = offset + (1 + drift) * before[-1]
+    first_true = last_true + phase * (1 + drift) / rate
+    jumped = before[-1] + 2.5
+    after = jumped + np.arange(0, 600) / rate
+    offset_after = first_true - (1 + drift) * jumped
+    ts = np.concatenate([before, after])
+    model = fit_clock_model(
+        "cam1",
+        [3.0],
+        [offset + (1 + drift) * 3.0],
+        reference="mocap",
+        device_timestamps_s=ts,
+        nominal_rate_hz=rate,
+        continuity_step_intervals=step_intervals,
+    )
+    assert [s.n_events for s in model.segments] == [1, 0]
+    error_ms = (model.to_reference(after) - (offset_after + (1 + drift) * after)) * 1e3
+    # Drift is 0 in the one-event fit: the true 12 ppm accrues from the flash (3 s) to the reset and
+    # on from the first frame after it (device time excludes the jump), 0.24 ms at most.
+    drift_ms = -drift * ((before[-1] - 3.0) + (after - jumped)) * 1e3
+    np.testing.assert_allclose(error_ms, expected_ms + drift_ms, atol=2e-3)
+    assert np.abs(drift_ms).max() < 0.25

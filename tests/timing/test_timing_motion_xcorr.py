@@ -22,8 +22,15 @@ from flexsync.synth.dataset import plan_subjects
 from flexsync.synth.motion import SetMotion, simulate_set
 from flexsync.synth.recording import LED_POSITION_LAB
 from flexsync.synth.render import FrameRenderer
+from flexsync.timing.clock_model import fit_clock_model
 from flexsync.timing.flash import luma_grid
-from flexsync.timing.motion_xcorr import emg_activity, fit_by_motion, joint_speed, video_motion_energy
+from flexsync.timing.motion_xcorr import (
+    emg_activity,
+    fit_by_motion,
+    joint_speed,
+    motion_agreement,
+    video_motion_energy,
+)
 
 FRAME_S = 1.0 / 60.0
 EXPOSURE_S = 1.0 / 60.0
@@ -230,3 +237,41 @@ def test_bad_inputs_name_the_problem() -> None:
         fit_by_motion("cam4", t, t[:-1], t, t, reference="mocap")
     with pytest.raises(ValueError, match="stream cam4: band_hz"):
         fit_by_motion("cam4", t, t, t, t, reference="mocap", band_hz=(1.0, 60.0))
+
+
+@pytest.mark.parametrize("jump_s", [0.8, 2.5, 4.8])
+def test_motion_agreement_tells_a_reset_from_a_pause(
+    squat: SetMotion, reference: tuple[np.ndarray, np.ndarray], jump_s: float
+) -> None:
+    """One flash before a forward jump of the device clock, none after. Placing the second segment by
+    sample continuity (a reset) or by keeping the first segment's model (a pause) differs by the jump;
+    the motion after the jump agrees with the right one (here the reset), which errs by < 1 interval."""
+    first = ClockSegment(0.0, 1.5, 30e-6)
+    true_at_reset = 9.0
+    jumped = round(float(first.to_device(np.float64(true_at_reset))) + jump_s, 3)
+    clock = DeviceClock((first, ClockSegment(jumped, true_at_reset - (1 + 30e-6) * jumped, 30e-6)))
+    dev_t, dev_speed = _mocap_speed(squat, clock, seed=8)
+    flash_true = 3.0
+    flash_dev = [float(clock.to_device(np.float64(flash_true)))]
+    flash_ref = [float(REF_CLOCK.to_device(np.float64(flash_true)))]
+    after = dev_t >= jumped
+    scores, errors = {}, {}
+    for gap in ("continuity", "pause"):
+        model = fit_clock_model(
+            "cam1",
+            flash_dev,
+            flash_ref,
+            reference="mocap",
+            device_timestamps_s=dev_t,
+            nominal_rate_hz=150.0,
+            forward_gap=gap,
+        )
+        seg = model.segments[1]
+        scores[gap] = motion_agreement(dev_t[after], dev_speed[after], *reference, seg.offset_s, drift=seg.drift)
+        errors[gap] = np.abs(_mapping_error_s(model, clock, dev_t[after]))
+    assert scores["continuity"] > 0.2 and scores["continuity"] > 2.0 * max(scores["pause"], 0.0), scores
+    # 30 ppm left out of a one-event fit over ~15 s (0.45 ms) plus the restarted sample phase (< 1/150 s).
+    assert errors["continuity"].max() < 1.0 / 150.0 + 0.5e-3
+    assert errors["pause"].min() > jump_s - 0.01
+    # Too little motion to judge: NaN, not a guess.
+    assert math.isnan(motion_agreement(dev_t[:100], dev_speed[:100], *reference, 0.0))
