@@ -270,7 +270,7 @@ def detect_flashes(
 
     x = x_all.astype(np.float32, copy=False)
     dt = float(np.median(np.diff(t)))
-    score, fall_of, s = _pulse_scores(x, t, pulse_s, tol_s=2.0 * dt, max_events=max_events)
+    score, fall_of, s = _pulse_scores(x, t, pulse_s, tol_s=2.0 * dt, max_events=max_events, min_score=min_score)
 
     best_per_cell = score.max(axis=0)
     order = np.argsort(-best_per_cell, kind="stable")[:_N_CANDIDATE_CELLS]
@@ -284,7 +284,7 @@ def detect_flashes(
         if total > best_total:
             best_cell, best_events, best_total = cell, events, total
     if best_cell < 0 or not best_events:
-        logger.info("stream %s: no LED flash found (best pulse score %.1f)", name, float(best_per_cell.max()))
+        logger.info("stream %s: no LED flash found (no pulse scored %.1f or more)", name, min_score)
         return _no_flash(grid_shape)
 
     cells = _merge_neighbours(best_cell, best_events, s, score, grid_shape, min_score)
@@ -335,30 +335,8 @@ def _variability(x: np.ndarray, max_events: int) -> np.ndarray:
     return np.maximum(part[k_top], part[k_75])
 
 
-def _pair_steps(s: np.ndarray, t: np.ndarray, pulse_s: float, tol_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """For every frame as a rise: min(rise step, largest fall step about pulse_s later) and that fall's frame."""
-    n = t.size
-    j_lo = np.searchsorted(t, t + pulse_s - tol_s, side="left")
-    j_hi = np.searchsorted(t, t + pulse_s + tol_s, side="right")
-    best = np.full(s.shape, -np.inf, dtype=np.float32)
-    arg = np.zeros(s.shape, dtype=np.intp)
-    for m in range(int((j_hi - j_lo).max(initial=0))):
-        j = j_lo + m
-        ok = (j < j_hi) & (j < n - 1)
-        if not ok.any():
-            continue
-        jj = np.where(ok, j, 0)
-        cand = np.where(ok[:, None], -s[jj], -np.inf)
-        better = cand > best  # strict: ties keep the earlier fall frame (the last lit one)
-        best = np.where(better, cand, best)
-        arg = np.where(better, jj[:, None], arg)
-    pair = np.minimum(s, best)
-    pair[0] = pair[-1] = -np.inf
-    return pair, arg
-
-
 def _pulse_scores(
-    x: np.ndarray, t: np.ndarray, pulse_s: float, *, tol_s: float, max_events: int
+    x: np.ndarray, t: np.ndarray, pulse_s: float, *, tol_s: float, max_events: int, min_score: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per frame (as a rise) and cell: pulse amplitude / local noise, the paired fall frame, the 2-frame step.
 
@@ -367,51 +345,80 @@ def _pulse_scores(
     smallest of the two 2-frame steps and the plateau's rise over each baseline (so a slow ramp or a
     baseline that does not come back scores low); the noise is the RMS frame-to-frame change inside
     the regions over sqrt(2), plus half the baseline mismatch, a small share of the whole-recording
-    variability and a floor. Computed in blocks of cells with cumulative sums (memory ~ N x block).
+    variability and a floor.
+
+    Only (frame, cell) pairs whose 2-frame step could reach ``min_score`` are scored: the amplitude
+    is at most the step and the noise term is at least the floor plus the variability share, so any
+    other pair scores below ``min_score`` and is left at -inf (a few percent of the pairs remain,
+    which makes this cheap next to decoding). Scores of the pairs kept are exact.
     """
-    n, n_cells = x.shape
     s = np.zeros_like(x)
     s[1:-1] = x[2:] - x[:-2]  # two-frame step: a partial frame splits an edge over two frames
     score = np.full(x.shape, -np.inf, dtype=np.float32)
     fall_of = np.zeros(x.shape, dtype=np.intp)
     global_scale = _variability(x, max_events)
-    i = np.arange(n)[:, None]
-    for c0 in range(0, n_cells, _CELL_BLOCK):
-        blk = slice(c0, min(n_cells, c0 + _CELL_BLOCK))
-        step, j = _pair_steps(s[:, blk], t, pulse_s, tol_s)
-        xb = x[:, blk].astype(np.float64)
-        cx = np.concatenate([np.zeros((1, xb.shape[1])), np.cumsum(xb, axis=0)])
-        cd = np.concatenate([np.zeros((1, xb.shape[1])), np.cumsum(np.diff(xb, axis=0) ** 2, axis=0)])
-        cd = np.concatenate([cd, cd[-1:]])  # (n + 1) rows, like cx
-
-        pre, r_pre = _region_stats(cx, cd, i - _OFF_FRAMES, i, j.shape)
-        plat, r_plat = _region_stats(cx, cd, i + 1, np.maximum(j, i + 2), j.shape)
-        post, r_post = _region_stats(cx, cd, j + 1, j + 1 + _OFF_FRAMES, j.shape)
-        amp = np.minimum(step, np.minimum(plat - pre, plat - post))
-        noise = np.sqrt(0.5 * np.maximum(np.maximum(r_pre, r_plat), r_post))
-        denom = _SCALE_FLOOR + noise + 0.5 * np.abs(pre - post) + _GLOBAL_WEIGHT * global_scale[blk]
+    reachable = min_score * (_SCALE_FLOOR + _GLOBAL_WEIGHT * global_scale.astype(np.float64)) * (1.0 - 1e-6)
+    rise, cell = np.nonzero(s[1:-1] >= reachable[None, :])
+    rise += 1
+    if rise.size == 0:
+        return score, fall_of, s
+    step, j = _pair_steps(s, t, rise, cell, pulse_s, tol_s)
+    used, column = np.unique(cell, return_inverse=True)  # cumulative sums of the cells in play only
+    xd = x[:, used].astype(np.float64)
+    cx = np.concatenate([np.zeros((1, used.size)), np.cumsum(xd, axis=0)])
+    cd = np.concatenate([np.zeros((1, used.size)), np.cumsum(np.diff(xd, axis=0) ** 2, axis=0)])
+    cd = np.concatenate([cd, cd[-1:]])  # (n + 1) rows, like cx
+    pre, r_pre = _region_stats(cx, cd, column, rise - _OFF_FRAMES, rise)
+    plat, r_plat = _region_stats(cx, cd, column, rise + 1, np.maximum(j, rise + 2))
+    post, r_post = _region_stats(cx, cd, column, j + 1, j + 1 + _OFF_FRAMES)
+    amp = np.minimum(step, np.minimum(plat - pre, plat - post))
+    noise = np.sqrt(0.5 * np.maximum(np.maximum(r_pre, r_plat), r_post))
+    denom = _SCALE_FLOOR + noise + 0.5 * np.abs(pre - post) + _GLOBAL_WEIGHT * global_scale[cell]
+    with np.errstate(invalid="ignore"):
         sc = amp / denom
-        score[:, blk] = np.where(np.isfinite(sc) & (j > i), sc, -np.inf)
-        fall_of[:, blk] = j
+    score[rise, cell] = np.where(np.isfinite(sc) & (j > rise), sc, -np.inf)
+    fall_of[rise, cell] = j
     return score, fall_of, s
 
 
-def _region_stats(
-    cx: np.ndarray, cd: np.ndarray, a: np.ndarray, b: np.ndarray, shape: tuple[int, ...]
+def _pair_steps(
+    s: np.ndarray, t: np.ndarray, rise: np.ndarray, cell: np.ndarray, pulse_s: float, tol_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of frames [a, b) and mean squared frame-to-frame change inside them, per frame and cell.
+    """For each (rise frame, cell): min(rise step, largest fall step about pulse_s later) and that fall's frame."""
+    n = t.size
+    j_lo = np.searchsorted(t, t[rise] + pulse_s - tol_s, side="left")
+    j_hi = np.searchsorted(t, t[rise] + pulse_s + tol_s, side="right")
+    best = np.full(rise.shape, -np.inf, dtype=s.dtype)
+    arg = np.zeros(rise.shape, dtype=np.intp)
+    for m in range(int((j_hi - j_lo).max(initial=0))):
+        j = j_lo + m
+        ok = (j < j_hi) & (j < n - 1)
+        if not ok.any():
+            continue
+        jj = np.where(ok, j, 0)
+        cand = np.where(ok, -s[jj, cell], -np.inf)
+        better = cand > best  # strict: ties keep the earlier fall frame (the last lit one)
+        best = np.where(better, cand, best)
+        arg = np.where(better, jj, arg)
+    return np.minimum(s[rise, cell], best), arg
 
-    ``cx`` and ``cd`` are (n + 1, cells) cumulative sums of the lumas and of the squared changes;
-    an empty region gives a NaN mean, one frame a zero change.
+
+def _region_stats(
+    cx: np.ndarray, cd: np.ndarray, cell: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of frames [a, b) of ``cell`` and mean squared frame-to-frame change inside them, per pair.
+
+    ``cx`` and ``cd`` are (n + 1, columns) cumulative sums of the lumas and of the squared changes,
+    ``cell`` the column of each pair; an empty region gives a NaN mean, one frame a zero change.
     """
     n = cx.shape[0] - 1
-    a = np.broadcast_to(np.clip(a, 0, n), shape)
-    b = np.broadcast_to(np.clip(b, 0, n), shape)
+    a = np.clip(a, 0, n)
+    b = np.clip(b, 0, n)
     cnt = b - a
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (np.take_along_axis(cx, b, 0) - np.take_along_axis(cx, a, 0)) / cnt
+        mean = (cx[b, cell] - cx[a, cell]) / cnt
     bd = np.maximum(b - 1, a)
-    rough = (np.take_along_axis(cd, bd, 0) - np.take_along_axis(cd, a, 0)) / np.maximum(bd - a, 1)
+    rough = (cd[bd, cell] - cd[a, cell]) / np.maximum(bd - a, 1)
     return np.where(cnt > 0, mean, np.nan), rough
 
 
