@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from flexsync.config import PipelineSettings
 from flexsync.errors import FlexsyncError
 from flexsync.ingest.recording import RawRecording, naming_errors
 from flexsync.quality import CheckOutcome
+from flexsync.readers.video import decoding_work
 from flexsync.storage.layout import StoreLayout
 
 __all__ = ["STREAMS", "StreamResult", "StreamSpec", "ingest_stream", "ingest_streams"]
@@ -53,10 +55,13 @@ class StreamResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def ingest_stream(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
+def ingest_stream(
+    recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings, *, alongside: bool = False
+) -> StreamResult:
     """Read, process and stage one stream of a recording (atomically replacing any earlier staging).
 
     A stream the manifest does not list is reported as absent and any stale staging is removed.
+    ``alongside``: other streams are ingested at the same time (a video then decodes on one thread).
     """
     from flexsync.ingest import emg, mocap, physio, video
 
@@ -66,12 +71,13 @@ def ingest_stream(recording: RawRecording, stream: str, store: StoreLayout, sett
         shutil.rmtree(target, ignore_errors=True)
         return StreamResult(stream, kind, None, {"present": False}, [], [f"stream {stream} not in the manifest"])
     ingest = {
-        "video": video.ingest_video,
         "mocap": mocap.ingest_mocap,
         "emg": emg.ingest_emg,
         "physio": physio.ingest_physio,
     }
     with naming_errors(recording, stream):
+        if kind == "video":
+            return video.ingest_video(recording, stream, store, settings, alongside=alongside)
         return ingest[kind](recording, stream, store, settings)
 
 
@@ -86,14 +92,29 @@ def ingest_streams(
     """Ingest several streams of a recording at once; yield each stream's result or error, in order.
 
     Decoding and scaling (FFmpeg) and chunk compression (zstd) release the GIL, so threads keep
-    every core busy: one video alone leaves a core idle between frames. The biggest input files
-    start first so the last one to finish is short (longest-processing-time-first). A stream that
-    fails yields its exception; the others carry on. ``workers`` = 0 means one per core.
+    every core busy. Each video decodes on one thread while others run (cheaper than FFmpeg's
+    own threads competing with them); the biggest videos start first and the signal streams last
+    (longest-processing-time-first), and the last video to start gets FFmpeg's threads, as it
+    soon has the cores to itself. A stream that fails yields its exception; the others carry on.
+    ``workers`` = 0 means one per core.
     """
-    workers = workers or os.cpu_count() or 1
-    by_size = sorted(streams, key=lambda stream: -_input_size(recording, stream))
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(streams))), thread_name_prefix="ingest") as pool:
-        futures = {stream: pool.submit(ingest_stream, recording, stream, store, settings) for stream in by_size}
+    workers = max(1, min(workers or os.cpu_count() or 1, len(streams)))
+    work = {stream: _work_estimate(recording, stream) for stream in streams}
+    order = sorted(streams, key=lambda stream: -work[stream])
+    videos_waiting = [sum(1 for stream in streams if _kind(recording, stream) == "video")]
+    lock = threading.Lock()
+
+    def run(stream: str) -> StreamResult:
+        alongside = workers > 1
+        if _kind(recording, stream) == "video":
+            with lock:
+                videos_waiting[0] -= 1
+                # The last video to start soon has the cores to itself: let FFmpeg thread it.
+                alongside = alongside and videos_waiting[0] > 0
+        return ingest_stream(recording, stream, store, settings, alongside=alongside)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        futures = {stream: pool.submit(run, stream) for stream in order}
         for stream in streams:
             try:
                 yield stream, futures[stream].result()
@@ -101,10 +122,18 @@ def ingest_streams(
                 yield stream, error
 
 
-def _input_size(recording: RawRecording, stream: str) -> int:
+def _kind(recording: RawRecording, stream: str) -> str:
+    return STREAMS[stream].kind if stream in STREAMS else recording.stream(stream).kind
+
+
+def _work_estimate(recording: RawRecording, stream: str) -> float:
+    """Videos by pixels to decode, ahead of every signal stream (those take well under a second)."""
     if not recording.has_stream(stream):
-        return 0
+        return 0.0
     try:
-        return recording.stream_path(stream).stat().st_size
+        path = recording.stream_path(stream)
+        if _kind(recording, stream) == "video":
+            return 1e9 + decoding_work(path)
+        return float(path.stat().st_size)
     except (OSError, FlexsyncError):
-        return 0  # a missing or unsafe file fails in ingest_stream with a message that names it
+        return 0.0  # a missing or unsafe file fails in ingest_stream with a message that names it

@@ -19,7 +19,7 @@ player would apply it) and not applied.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -161,6 +161,8 @@ def iter_frames(
     threads: str = "AUTO",
     out: np.ndarray | None = None,
     luma_grid: tuple[int, int] | None = None,
+    scale_threads: int = 0,
+    buffers: Callable[[], np.ndarray] | None = None,
 ) -> Iterator[FrameChunk]:
     """Decode every frame, converted to RGB at ``width`` x ``height`` (swscale AREA), in chunks.
 
@@ -183,6 +185,14 @@ def iter_frames(
         Optional reused buffer of shape (chunk_frames, height, width, 3), uint8, C-contiguous.
     luma_grid
         Optional (rows, cols) of the per-frame luma cell grid.
+    buffers
+        Optional source of a fresh buffer (shape as ``out``) for every chunk, such as a
+        background writer's free buffers: the frames are then converted straight into memory the
+        writer owns, saving one copy of every frame. Overrides ``out``.
+    scale_threads
+        swscale threads for the RGB conversion: 0 = one per core (fastest for one video alone),
+        1 when several videos are decoded at once (the cores are busy already: slicing only adds
+        synchronisation).
 
     Yields
     ------
@@ -198,10 +208,10 @@ def iter_frames(
     if width <= 0 or height <= 0 or chunk_frames <= 0:
         raise ValueError(f"width, height and chunk_frames must be positive, got {width}, {height}, {chunk_frames}")
     shape = (chunk_frames, height, width, 3)
-    if out is None:
+    if out is None and buffers is None:
         out = np.empty(shape, dtype=np.uint8)
-    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}, got {out.dtype} {out.shape}")
+    next_buffer = buffers or (lambda: out)
+    buffer = _checked_buffer(next_buffer(), shape)
     reformatter = VideoReformatter()
     luma_reformatter = VideoReformatter() if luma_grid else None
     luma = np.empty((chunk_frames, *luma_grid), dtype=np.float32) if luma_grid else None
@@ -210,19 +220,29 @@ def iter_frames(
     filled = 0
     start = 0
     for index, frame in _decoded_frames(video, threads, expected_pts):
-        rgb = reformatter.reformat(frame, width=width, height=height, format="rgb24", interpolation=Interpolation.AREA)
+        rgb = reformatter.reformat(
+            frame, width=width, height=height, format="rgb24", interpolation=Interpolation.AREA, threads=scale_threads
+        )
         plane = rgb.planes[0]
         rows = np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)
-        out[filled] = rows[:, :row_bytes].reshape(height, width, 3)
+        buffer[filled] = rows[:, :row_bytes].reshape(height, width, 3)
         if luma_reformatter is not None and luma is not None:
             luma[filled] = _cell_luma(luma_reformatter, frame, luma.shape[1], luma.shape[2])
         filled += 1
         if filled == chunk_frames:
-            yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
+            yield FrameChunk(start, buffer[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
             start = index + 1
             filled = 0
+            if index + 1 < expected_pts.size:
+                buffer = _checked_buffer(next_buffer(), shape)
     if filled:
-        yield FrameChunk(start, out[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
+        yield FrameChunk(start, buffer[:filled], video.timestamps_s[start : start + filled], _head(luma, filled))
+
+
+def _checked_buffer(buffer: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if buffer.shape != shape or buffer.dtype != np.uint8 or not buffer.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}, got {buffer.dtype} {buffer.shape}")
+    return buffer
 
 
 def _head(array: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -240,6 +260,22 @@ def _cell_luma(reformatter: VideoReformatter, frame: Any, rows: int, cols: int) 
     return values.astype(np.float32) * np.float32(255.0 / 65535.0)
 
 
+def decoding_work(path: Path) -> float:
+    """Pixels to decode (frames x width x height) as the container header states them; 0 if unknown.
+
+    A cheap estimate (no packet is read) to schedule several videos over the cores: the file
+    size is a poor one, since it depends on how busy the picture is rather than on its size.
+    """
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.video:
+                return 0.0
+            stream = container.streams.video[0]
+            return float(stream.frames) * stream.codec_context.width * stream.codec_context.height
+    except (av.error.FFmpegError, OSError):
+        return 0.0
+
+
 def decode_only(video: VideoStream, *, threads: str = "AUTO") -> int:
     """Decode every frame without conversion (the benchmark's floor); returns the frame count."""
     count = 0
@@ -248,7 +284,9 @@ def decode_only(video: VideoStream, *, threads: str = "AUTO") -> int:
     return count
 
 
-def decode_and_convert(video: VideoStream, width: int, height: int, *, threads: str = "AUTO") -> int:
+def decode_and_convert(
+    video: VideoStream, width: int, height: int, *, threads: str = "AUTO", scale_threads: int = 0
+) -> int:
     """Decode and convert every frame with one reused reformatter, discarding the pixels.
 
     This is the unavoidable work of frame extraction; returns the frame count.
@@ -256,7 +294,9 @@ def decode_and_convert(video: VideoStream, width: int, height: int, *, threads: 
     reformatter = VideoReformatter()
     count = 0
     for _, frame in _decoded_frames(video, threads, _expected_pts(video)):
-        reformatter.reformat(frame, width=width, height=height, format="rgb24", interpolation=Interpolation.AREA)
+        reformatter.reformat(
+            frame, width=width, height=height, format="rgb24", interpolation=Interpolation.AREA, threads=scale_threads
+        )
         count += 1
     return count
 

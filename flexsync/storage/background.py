@@ -52,6 +52,24 @@ class BackgroundAppender:
             finally:
                 self._free.put(buffer)
 
+    def borrow(self) -> np.ndarray:
+        """A free buffer of ``block_rows`` rows to fill in place; hand it back with ``submit``.
+
+        Filling the writer's own buffer saves the copy ``append`` makes. Blocks while all
+        buffers are in flight (that is the back-pressure that bounds memory).
+        """
+        if self._error is not None:
+            raise self._error
+        return self._free.get()
+
+    def submit(self, rows: np.ndarray) -> None:
+        """Queue the first rows of a borrowed buffer (``rows`` is ``buffer[:n]``) for writing."""
+        buffer = rows if rows.base is None else rows.base
+        if self._error is not None:
+            self._free.put(buffer)
+            raise self._error
+        self._work.put((buffer, rows.shape[0]))
+
     def append(self, block: np.ndarray) -> None:
         if self._error is not None:
             raise self._error
