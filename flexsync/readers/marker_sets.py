@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from flexsync.errors import InputFileError
-from flexsync.readers.stream import SignalStream
+from flexsync.readers.stream import FileContents, SignalStream
 from flexsync.skeleton import JOINT_NAMES
 
 __all__ = ["IDENTITY_MARKER_SET", "map_markers_to_joints", "resolve_marker_labels", "validate_marker_set"]
@@ -138,3 +140,58 @@ def map_markers_to_joints(
         metadata={**points.metadata, "marker_set": cleaned, "markers_stream": points.name},
         warnings=list(points.warnings),
     )
+
+
+def marker_file_contents(
+    *,
+    path: Path,
+    file_format: str,
+    name: str,
+    positions_m: np.ndarray,
+    times_s: np.ndarray,
+    time_column: str,
+    labels: Sequence[str],
+    rate_hz: float,
+    metadata: dict[str, Any],
+    warnings: Sequence[str] = (),
+    marker_set: str | Mapping[str, Sequence[str]] | None = None,
+) -> FileContents:
+    """A marker file's trajectories as one mocap stream, plus the 21 joints when a marker set is given.
+
+    ``positions_m`` is (frames, markers, 3) in metres; a marker with a non-finite coordinate is
+    invalid (occluded) in that frame. The shared tail of the text marker formats (TRC, CSV).
+
+    Raises
+    ------
+    InputFileError
+        If the times are not finite and strictly increasing (names the first bad data row).
+    """
+    times = np.asarray(times_s, dtype=np.float64)
+    bad = np.flatnonzero(~(np.diff(times) > 0))
+    if not np.isfinite(times).all() or bad.size:
+        where = f" (first at data row {int(bad[0]) + 2})" if bad.size else ""
+        raise InputFileError(f"the {time_column} column is not strictly increasing{where}", path=path)
+    data = np.array(positions_m, dtype=np.float64)
+    valid = np.isfinite(data).all(axis=2)
+    data[~valid] = np.nan
+    stream = SignalStream(
+        name=name,
+        kind="mocap",
+        data=data,
+        timestamps_s=times,
+        channel_names=list(labels),
+        units=["m"] * len(labels),
+        nominal_rate_hz=rate_hz,
+        source=path,
+        format=file_format,
+        valid=valid,
+        metadata=metadata,
+        warnings=list(warnings),
+    )
+    contents = FileContents(source=path, format=file_format, signals={name: stream}, warnings=list(warnings))
+    if marker_set is not None:
+        chosen = IDENTITY_MARKER_SET if marker_set == "identity" else marker_set
+        if isinstance(chosen, str):
+            raise ValueError(f"{path}: reader option 'marker_set' must be 'identity' or a mapping, got {chosen!r}")
+        contents.signals[f"{name}_joints"] = map_markers_to_joints(stream, chosen)
+    return contents

@@ -31,9 +31,9 @@ import polars as pl
 
 from flexsync.errors import InputFileError
 from flexsync.readers.c3d import LENGTH_UNITS_M
-from flexsync.readers.marker_sets import IDENTITY_MARKER_SET, map_markers_to_joints
+from flexsync.readers.marker_sets import marker_file_contents
 from flexsync.readers.registry import check_readable, get_option, stream_name
-from flexsync.readers.stream import FileContents, SignalStream
+from flexsync.readers.stream import FileContents
 
 __all__ = ["read_mocap_csv"]
 
@@ -83,36 +83,21 @@ def read_mocap_csv(path: Path, options: Mapping[str, Any]) -> FileContents:
         rate = _frame_rate(path, options, comments)
         frames = values[frame_column]
         times = (frames - frames[0]) / rate
-    bad = np.flatnonzero(~(np.diff(times) > 0))
-    if not np.isfinite(times).all() or bad.size:
-        where = f" (first at data row {int(bad[0]) + 2})" if bad.size else ""
-        raise InputFileError(f"the {time_column or frame_column} column is not strictly increasing{where}", path=path)
-    data = (
-        np.stack([np.column_stack([values[f"{label}_{axis}"] for axis in _AXES]) for label in labels], axis=1)
-        * LENGTH_UNITS_M[unit]
-    )
-    valid = np.isfinite(data).all(axis=2)
-    data[~valid] = np.nan
-    stream = SignalStream(
+    return marker_file_contents(
+        path=path,
+        file_format="mocap_csv",
         name=base,
-        kind="mocap",
-        data=data,
-        timestamps_s=np.asarray(times, dtype=np.float64),
-        channel_names=labels,
-        units=["m"] * len(labels),
-        nominal_rate_hz=rate,
-        source=path,
-        format="mocap_csv",
-        valid=valid,
+        positions_m=np.stack(
+            [np.column_stack([values[f"{label}_{axis}"] for axis in _AXES]) for label in labels], axis=1
+        )
+        * LENGTH_UNITS_M[unit],
+        times_s=times,
+        time_column=time_column or frame_column,
+        labels=labels,
+        rate_hz=rate,
         metadata={"units_in_file": unit, "comments": comments, "time_column": time_column or frame_column},
+        marker_set=marker_set,
     )
-    contents = FileContents(source=path, format="mocap_csv", signals={base: stream})
-    if marker_set is not None:
-        chosen = IDENTITY_MARKER_SET if marker_set == "identity" else marker_set
-        if isinstance(chosen, str):
-            raise ValueError(f"{path}: reader option 'marker_set' must be 'identity' or a mapping, got {chosen!r}")
-        contents.signals[f"{base}_joints"] = map_markers_to_joints(stream, chosen)
-    return contents
 
 
 def _split_comments(path: Path) -> tuple[dict[str, str], str]:

@@ -27,9 +27,9 @@ import polars as pl
 
 from flexsync.errors import InputFileError
 from flexsync.readers.c3d import LENGTH_UNITS_M
-from flexsync.readers.marker_sets import IDENTITY_MARKER_SET, map_markers_to_joints
+from flexsync.readers.marker_sets import marker_file_contents
 from flexsync.readers.registry import check_readable, get_option, stream_name
-from flexsync.readers.stream import FileContents, SignalStream
+from flexsync.readers.stream import FileContents
 
 __all__ = ["read_trc"]
 
@@ -87,37 +87,20 @@ def read_trc(path: Path, options: Mapping[str, Any]) -> FileContents:
     if table.height == 0:
         raise InputFileError("no data rows", path=path)
     times = table["c1"].cast(pl.Float64).to_numpy()
-    bad = np.flatnonzero(~(np.diff(times) > 0))
-    if not np.isfinite(times).all() or bad.size:
-        raise InputFileError(
-            f"the Time column is not strictly increasing (first at frame row {int(bad[0]) + 2 if bad.size else '?'})",
-            path=path,
-        )
     values_m = np.column_stack([table[f"c{i}"].cast(pl.Float64).to_numpy() for i in range(2, 2 + 3 * n_markers)])
-    data = values_m.reshape(-1, n_markers, 3) * LENGTH_UNITS_M[unit]
-    valid = np.isfinite(data).all(axis=2)
-    data[~valid] = np.nan
-    stream = SignalStream(
+    return marker_file_contents(
+        path=path,
+        file_format="trc",
         name=base,
-        kind="mocap",
-        data=data,
-        timestamps_s=times,
-        channel_names=labels,
-        units=["m"] * n_markers,
-        nominal_rate_hz=rate,
-        source=path,
-        format="trc",
-        valid=valid,
+        positions_m=values_m.reshape(-1, n_markers, 3) * LENGTH_UNITS_M[unit],
+        times_s=times,
+        time_column="Time",
+        labels=labels,
+        rate_hz=rate,
         metadata={"units_in_file": header["Units"], "header": header},
         warnings=warnings,
+        marker_set=marker_set,
     )
-    contents = FileContents(source=path, format="trc", signals={base: stream}, warnings=list(warnings))
-    if marker_set is not None:
-        chosen = IDENTITY_MARKER_SET if marker_set == "identity" else marker_set
-        if isinstance(chosen, str):
-            raise ValueError(f"{path}: reader option 'marker_set' must be 'identity' or a mapping, got {chosen!r}")
-        contents.signals[f"{base}_joints"] = map_markers_to_joints(stream, chosen)
-    return contents
 
 
 def _header_lines(path: Path) -> list[str]:
