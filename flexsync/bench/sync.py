@@ -381,9 +381,10 @@ def _process_recording(job: tuple[Any, Any, Path]) -> tuple[list[StreamErrors], 
 
 
 def _evaluate_recording(key: str, recording: Any, store: Any, models: dict[str, ClockModel], truth: Any) -> list:
+    from flexsync.ingest.clocks import fit_view_by_motion, optical_axis
     from flexsync.ingest.staging import read_staged
     from flexsync.synth.truth import expected_model
-    from flexsync.timing.motion_xcorr import emg_activity, fit_by_motion, joint_speed, video_motion_energy
+    from flexsync.timing.motion_xcorr import emg_activity, fit_by_motion, joint_speed
 
     ref = recording.manifest.reference_stream
     true_times = _truth_times(truth)
@@ -403,16 +404,7 @@ def _evaluate_recording(key: str, recording: Any, store: Any, models: dict[str, 
             group = f"{group} (motion fallback)"
         rows.append(_row(key, name, group, model, expected, device_times))
         if kind == "video":
-            s = staged[name]
-            t, energy = video_motion_energy(
-                s.array("luma_grid"),
-                s.array("t_device"),
-                exposure_s=float(s.attrs.get("exposure_s") or 0.0),
-                exclude_cells=[int(c) for c in s.summary.extra.get("flash_cells", [])],
-            )
-            motion = fit_by_motion(
-                name, t, energy, ref_t, ref_speed, reference=ref, device_timestamps_s=s.array("t_device")
-            )
+            motion = fit_view_by_motion(name, staged[name], ref, mocap, optical_axis(recording, name))
             rows.append(_row(key, name, "motion-xcorr, every video (diagnostic)", motion, expected, device_times))
             if n_events < 2 or model.method not in ("events", "identity"):
                 rows.append(_row(key, name, "motion-xcorr fallback", motion, expected, device_times))

@@ -40,6 +40,8 @@ __all__ = [
     "MOTION_METHOD",
     "ClockFitResult",
     "fit_recording_clocks",
+    "fit_view_by_motion",
+    "optical_axis",
     "read_clock_models",
 ]
 
@@ -150,7 +152,13 @@ def _fit_events(
 
 
 def _settle_forward_gaps(
-    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings, model: ClockModel
+    name: str,
+    staged: StagedStream,
+    ref_name: str,
+    ref: StagedStream,
+    settings: PipelineSettings,
+    model: ClockModel,
+    view_axis: np.ndarray | None,
 ) -> ClockModel:
     """A video segment without sync events after a forward PTS gap: reset or pause? Motion decides.
 
@@ -172,14 +180,7 @@ def _settle_forward_gaps(
         abs(x.offset_s - y.offset_s) < 1e-9 for x, y in zip(a.segments, b.segments, strict=True)
     ):
         return model
-    t_frames = staged.array("t_device")
-    t, energy = video_motion_energy(
-        staged.array("luma_grid"),
-        t_frames,
-        exposure_s=float(staged.attrs.get("exposure_s") or 0.0),
-        exclude_cells=[int(c) for c in staged.summary.extra.get("flash_cells", [])],
-    )
-    rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"))
+    t, energy, rt, speed = _motion_signals(staged, ref, view_axis)
     scores = {}
     for gap, candidate in candidates.items():
         values = []
@@ -201,23 +202,46 @@ def _settle_forward_gaps(
     return replace(chosen, notes=(*chosen.notes, note))
 
 
-def _fit_motion(
-    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
+def fit_view_by_motion(
+    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, view_axis: np.ndarray | None
 ) -> ClockModel:
-    """Video motion energy against the reference's joint speed: maps data stamps to reference data stamps."""
-    t_frames = staged.array("t_device")
+    """Video motion energy against the reference's joint speed as the view sees it (``view_axis``:
+    its optical axis, see ``optical_axis``): maps data stamps to reference data stamps."""
+    t, energy, rt, speed = _motion_signals(staged, ref, view_axis)
+    return fit_by_motion(name, t, energy, rt, speed, reference=ref_name, device_timestamps_s=staged.array("t_device"))
+
+
+def _motion_signals(
+    staged: StagedStream, ref: StagedStream, view_axis: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A view's motion energy (times, values) and the reference's joint speed as that view sees it."""
     t, energy = video_motion_energy(
         staged.array("luma_grid"),
-        t_frames,
+        staged.array("t_device"),
         exposure_s=float(staged.attrs.get("exposure_s") or 0.0),
         exclude_cells=[int(c) for c in staged.summary.extra.get("flash_cells", [])],
     )
-    rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"))
-    return fit_by_motion(name, t, energy, rt, speed, reference=ref_name, device_timestamps_s=t_frames)
+    rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"), view_axis=view_axis)
+    return t, energy, rt, speed
+
+
+def optical_axis(recording: RawRecording, stream: str) -> np.ndarray | None:
+    """A calibrated view's optical axis in the mocap frame (third row of its rotation), if known."""
+    camera = (recording.calibration or {}).get("cameras", {}).get(stream, {})
+    rotation = camera.get("R")
+    if rotation is None:
+        return None
+    axis = np.asarray(rotation, dtype=np.float64)
+    return axis[2] if axis.shape == (3, 3) and np.isfinite(axis).all() else None
 
 
 def _fit(
-    name: str, staged: StagedStream, ref_name: str, ref: StagedStream, settings: PipelineSettings
+    name: str,
+    staged: StagedStream,
+    ref_name: str,
+    ref: StagedStream,
+    settings: PipelineSettings,
+    view_axis: np.ndarray | None = None,
 ) -> tuple[ClockModel, dict[str, Any] | None, list[str]]:
     """The stream's clock model; for a video that missed a flash, also what the fallback did and warnings."""
     if name == ref_name:
@@ -225,14 +249,14 @@ def _fit(
     events = staged.summary.sync_events
     event_model = _fit_events(name, staged, ref_name, ref, settings)
     if staged.summary.kind == "video":
-        event_model = _settle_forward_gaps(name, staged, ref_name, ref, settings, event_model)
+        event_model = _settle_forward_gaps(name, staged, ref_name, ref, settings, event_model, view_axis)
     if staged.summary.kind != "video" or len(events) >= 2:
         return event_model, None, []
     info: dict[str, Any] = {"n_events": len(events), "event_method": event_model.method}
     if ref.summary.kind != "mocap":
         info.update(method=event_model.method, used=False, reason=f"reference {ref_name} is not mocap (no joint speed)")
         return event_model, info, [f"{name}: {len(events)} sync event(s) and no motion fallback: {info['reason']}"]
-    motion = _fit_motion(name, staged, ref_name, ref, settings)
+    motion = fit_view_by_motion(name, staged, ref_name, ref, view_axis)
     info.update(motion_method=motion.method, motion_confidence=motion.confidence, motion_quality_s=motion.quality_s)
     if motion.method != MOTION_METHOD:
         info.update(method=event_model.method, used=False, reason="motion cross-correlation impossible")
@@ -264,7 +288,9 @@ def fit_recording_clocks(recording: RawRecording, store: StoreLayout, settings: 
     staged = {name: read_staged(store, key, name) for name in recording.manifest.streams}
     declared = _declared_models(recording, ref_name)
     fits = {
-        name: (declared[name], None, []) if name in declared else _fit(name, s, ref_name, staged[ref_name], settings)
+        name: (declared[name], None, [])
+        if name in declared
+        else _fit(name, s, ref_name, staged[ref_name], settings, optical_axis(recording, name))
         for name, s in staged.items()
     }
     ref_latency = _latency(settings, ref_name, staged[ref_name].summary.kind)

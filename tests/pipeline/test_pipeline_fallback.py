@@ -18,7 +18,8 @@ import pytest
 from pipeline_helpers import check_evaluations
 
 from flexsync.config import PipelineSettings
-from flexsync.ingest.clocks import read_clock_models
+from flexsync.ingest.clocks import optical_axis, read_clock_models
+from flexsync.ingest.recording import RawRecording
 from flexsync.pipelines.runner import run_recordings
 from flexsync.storage.layout import StoreLayout
 from flexsync.synth.dataset import generate_dataset
@@ -121,3 +122,15 @@ def test_clock_residuals_check_gates_fallback_on_its_own_thresholds(fallback_run
     if not check.passed:
         worst = max((models[v].quality_s, v) for v, ok in expected_ok.items() if not ok)[1]
         assert f"worst {worst} (motion fallback: quality" in check.description
+
+
+def test_motion_fit_uses_each_views_optical_axis(synth_dataset):
+    """The joint speed a view is matched against leaves out motion along its optical axis (R's third row)."""
+    raw, _, keys = synth_dataset
+    recording = RawRecording.open(raw, keys[0])
+    calibration = json.loads((raw / "recordings" / keys[0] / "calibration.json").read_text())
+    for view in VIEWS:
+        axis = optical_axis(recording, view)
+        np.testing.assert_array_equal(axis, np.asarray(calibration["cameras"][view]["R"])[2])
+        assert abs(np.linalg.norm(axis) - 1.0) < 1e-9
+    assert optical_axis(recording, "emg") is None  # not a camera: no axis, the full 3D speed
