@@ -39,6 +39,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# The terminal gets warnings and errors only (the summary says the rest); every event is still
+# stored in the instance, where the UI shows it.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 @dataclass
 class RecordingRun:
@@ -109,6 +113,7 @@ def run_recording(
         resources={"flexsync": flexsync},
         raise_on_error=False,
         tags={"flexsync/recording": key},
+        run_config=QUIET_CONSOLE,
     )
     run = _summarise(key, result)
     if not run.success:
@@ -129,6 +134,7 @@ def build_training_products(
             resources={"flexsync": flexsync},
             raise_on_error=False,
             tags={"flexsync/products": "training"},
+            run_config=QUIET_CONSOLE,
         )
         return _summarise("training products", result)
 
