@@ -82,9 +82,12 @@ def clean_emg(
         b, a = iirnotch(f0, notch_q, fs=rate_hz)
         sections.append(tf2sos(b, a))
     sos = np.concatenate(sections, axis=0)
-    x = x - np.median(x, axis=0)  # offsets would only ring at the edges
     padlen = min(x.shape[0] - 1, int(3 * rate_hz / low))
-    return sosfiltfilt(sos, x, axis=0, padlen=padlen).astype(np.float32)
+    out = np.empty(x.shape, dtype=np.float32)
+    for c in range(x.shape[1]):  # one channel at a time: the filter's padded copies stay small
+        channel = x[:, c] - np.median(x[:, c])  # offsets would only ring at the edges
+        out[:, c] = sosfiltfilt(sos, channel, padlen=padlen)
+    return out
 
 
 def emg_envelope(
