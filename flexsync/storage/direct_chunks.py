@@ -64,9 +64,10 @@ def direct_chunk_writer(array: zarr.Array) -> DirectChunkWriter | None:
         return None
     dtype = np.dtype(array.dtype)
     if dtype.itemsize > 1:
-        if codecs[0].endian is None:
+        endian = getattr(codecs[0].endian, "value", codecs[0].endian)  # an Enum in zarr 3.1, a str in 3.4
+        if endian not in ("little", "big"):
             return None
-        dtype = dtype.newbyteorder("<" if codecs[0].endian.value == "little" else ">")
+        dtype = dtype.newbyteorder("<" if endian == "little" else ">")
     compressor = None
     if len(codecs) == 2:
         if not isinstance(codecs[1], ZstdCodec):
