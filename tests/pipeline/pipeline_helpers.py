@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -28,7 +29,9 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = REPO_ROOT / ".venv" / "bin"
+# The console scripts of the environment running the tests (the project's .venv under `make test`),
+# so a subprocess computes with the same library versions as the test process.
+VENV_BIN = Path(sys.executable).parent
 
 
 def file_digests(root: Path) -> dict[str, str]:
