@@ -40,7 +40,7 @@ from flexsync.samples.schemas import PHASE_STRUCT, SCORE_TOLERANCE, validate_sam
 from flexsync.samples.scores import fkg_score_or_none
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.storage.atomic import atomic_directory
-from flexsync.storage.direct_chunks import direct_chunk_writer
+from flexsync.storage.direct_chunks import DirectChunkWriter, direct_chunk_writer
 from flexsync.storage.layout import recording_path
 from flexsync.storage.zarr_io import (
     STATUS_COMPLETE,
@@ -427,8 +427,7 @@ def _write_view(
             last_use[ch] = r
     cache: dict[int, np.ndarray] = {}
     pending: Future | None = None
-    direct = direct_chunk_writer(out)  # one clip is one chunk: write it straight to its file
-    store_row = _store_row if direct is None else (lambda _out, row, clip: direct.write(row, clip[None]))
+    direct = direct_chunk_writer(out)
     for r in range(n_reps):
         clip = np.empty((n_t, h, w, c), dtype=np.uint8)
         for ch in np.unique(source_chunk[r]).tolist():
@@ -441,14 +440,17 @@ def _write_view(
         # One clip is encoded and written while the next one is decoded (memory: two clips).
         if pending is not None:
             pending.result()
-        pending = writer.submit(store_row, out, r, clip)
+        pending = writer.submit(_store_row, out, direct, r, clip)
     if pending is not None:
         pending.result()
     return index, valid, len(last_use)
 
 
-def _store_row(array: zarr.Array, row: int, clip: np.ndarray) -> None:
-    array[row] = clip
+def _store_row(array: zarr.Array, direct: DirectChunkWriter | None, row: int, clip: np.ndarray) -> None:
+    if direct is not None:
+        direct.write(row, clip[None])  # one clip is one chunk: straight to its file
+    else:
+        array[row] = clip
 
 
 def _write_pose(group, recording, streams, kinds, flat, shape, max_gap_s: float) -> None:
