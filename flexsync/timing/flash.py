@@ -64,7 +64,7 @@ _TIGHT_FRACTION_SIGMA = 1.0 / 300.0
 _SKIP_SIGMAS = 5.0
 # Candidate cells examined in detail after the coarse ranking.
 _N_CANDIDATE_CELLS = 24
-# Cells scored together (bounds the memory of the vectorised scoring on long videos).
+# Cells whose frame-to-frame changes are ranked together (bounds that step's memory on long videos).
 _CELL_BLOCK = 128
 
 
@@ -270,16 +270,16 @@ def detect_flashes(
 
     x = x_all.astype(np.float32, copy=False)
     dt = float(np.median(np.diff(t)))
-    score, fall_of, s = _pulse_scores(x, t, pulse_s, tol_s=2.0 * dt, max_events=max_events, min_score=min_score)
+    scores, s = _pulse_scores(x, t, pulse_s, tol_s=2.0 * dt, max_events=max_events, min_score=min_score)
 
-    best_per_cell = score.max(axis=0)
+    best_per_cell = scores.best_per_cell()
     order = np.argsort(-best_per_cell, kind="stable")[:_N_CANDIDATE_CELLS]
     sep_s = max(0.5, 3.0 * pulse_s)
     best_cell, best_events, best_total = -1, [], 0.0
     for cell in order.tolist():
         if best_per_cell[cell] < min_score:
             break
-        events = _cell_events(x[:, cell], t, score[:, cell], fall_of[:, cell], min_score, sep_s, max_events)
+        events = _cell_events(x[:, cell], t, *scores.column(cell), min_score, sep_s, max_events)
         total = sum(e.score for e in events)
         if total > best_total:
             best_cell, best_events, best_total = cell, events, total
@@ -287,7 +287,7 @@ def detect_flashes(
         logger.info("stream %s: no LED flash found (no pulse scored %.1f or more)", name, min_score)
         return _no_flash(grid_shape)
 
-    cells = _merge_neighbours(best_cell, best_events, s, score, grid_shape, min_score)
+    cells = _merge_neighbours(best_cell, best_events, s, scores, grid_shape, min_score)
     lum = x[:, cells].astype(np.float64).sum(axis=1)
     rows = [
         _time_event(lum, t, ev, exposure_s, pulse_s, codec_sigma) for ev in sorted(best_events, key=lambda e: e.rise)
@@ -327,18 +327,56 @@ def _variability(x: np.ndarray, max_events: int) -> np.ndarray:
     largest change (or the 75th percentile, whichever is larger) measures what else happens in
     the cell over the whole recording: a body moving through it drives it up.
     """
-    d = np.abs(np.diff(x, axis=0))
-    n = d.shape[0]
+    n = x.shape[0] - 1
     k_top = max(0, n - 1 - 8 * max_events)
     k_75 = min(n - 1, int(0.75 * (n - 1)))
-    d.partition(sorted({k_top, k_75}), axis=0)  # in place: d is ours, a copy would double the peak
-    return np.maximum(d[k_top], d[k_75])
+    out = np.empty(x.shape[1], dtype=x.dtype)
+    for start in range(0, x.shape[1], _CELL_BLOCK):  # a block of cells at a time: memory stays small
+        d = np.abs(np.diff(x[:, start : start + _CELL_BLOCK], axis=0))
+        d.partition(sorted({k_top, k_75}), axis=0)
+        out[start : start + _CELL_BLOCK] = np.maximum(d[k_top], d[k_75])
+    return out
+
+
+@dataclass(frozen=True)
+class _PulseScores:
+    """Pulse scores of the (rise frame, cell) pairs that were scored; every other pair scores -inf.
+
+    Kept sparse (a few percent of the pairs) so that memory grows with the number of candidate
+    pulses, not with frames x cells. ``flat`` = rise * n_cells + cell, ascending.
+    """
+
+    n_frames: int
+    n_cells: int
+    flat: np.ndarray
+    score: np.ndarray  # float32
+    fall: np.ndarray  # int32: the paired fall frame
+
+    def best_per_cell(self) -> np.ndarray:
+        best = np.full(self.n_cells, -np.inf, dtype=np.float32)
+        np.maximum.at(best, self.flat % self.n_cells, self.score)
+        return best
+
+    def column(self, cell: int) -> tuple[np.ndarray, np.ndarray]:
+        """One cell's score and fall frame for every frame (-inf and 0 where not scored)."""
+        mask = self.flat % self.n_cells == cell
+        rise = self.flat[mask] // self.n_cells
+        score = np.full(self.n_frames, -np.inf, dtype=np.float32)
+        fall = np.zeros(self.n_frames, dtype=np.int32)
+        score[rise] = self.score[mask]
+        fall[rise] = self.fall[mask]
+        return score, fall
+
+    def at(self, rise: int, cell: int) -> float:
+        key = rise * self.n_cells + cell
+        i = int(np.searchsorted(self.flat, key))
+        return float(self.score[i]) if i < self.flat.size and self.flat[i] == key else -np.inf
 
 
 def _pulse_scores(
     x: np.ndarray, t: np.ndarray, pulse_s: float, *, tol_s: float, max_events: int, min_score: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per frame (as a rise) and cell: pulse amplitude / local noise, the paired fall frame, the 2-frame step.
+) -> tuple[_PulseScores, np.ndarray]:
+    """Per frame (as a rise) and cell: pulse amplitude / local noise and the paired fall frame; the 2-frame step.
 
     Regions, for rise frame i and fall frame j: off before = up to ``_OFF_FRAMES`` frames before i,
     plateau = frames i+1 .. j-1, off after = up to ``_OFF_FRAMES`` frames after j. The amplitude is the
@@ -354,14 +392,14 @@ def _pulse_scores(
     """
     s = np.zeros_like(x)
     s[1:-1] = x[2:] - x[:-2]  # two-frame step: a partial frame splits an edge over two frames
-    score = np.full(x.shape, -np.inf, dtype=np.float32)
-    fall_of = np.zeros(x.shape, dtype=np.int32)  # frame indices; half the memory of intp
     global_scale = _variability(x, max_events)
     reachable = min_score * (_SCALE_FLOOR + _GLOBAL_WEIGHT * global_scale.astype(np.float64)) * (1.0 - 1e-6)
-    rise, cell = np.nonzero(s[1:-1] >= reachable[None, :])
+    rise, cell = np.nonzero(s[1:-1] >= reachable[None, :])  # row-major: flat keys come out ascending
     rise += 1
+    n_frames, n_cells = x.shape
     if rise.size == 0:
-        return score, fall_of, s
+        empty = np.zeros(0, dtype=np.int64)
+        return _PulseScores(n_frames, n_cells, empty, empty.astype(np.float32), empty.astype(np.int32)), s
     step, j = _pair_steps(s, t, rise, cell, pulse_s, tol_s)
     used, column = np.unique(cell, return_inverse=True)  # cumulative sums of the cells in play only
     xd = x[:, used].astype(np.float64)
@@ -376,9 +414,9 @@ def _pulse_scores(
     denom = _SCALE_FLOOR + noise + 0.5 * np.abs(pre - post) + _GLOBAL_WEIGHT * global_scale[cell]
     with np.errstate(invalid="ignore"):
         sc = amp / denom
-    score[rise, cell] = np.where(np.isfinite(sc) & (j > rise), sc, -np.inf)
-    fall_of[rise, cell] = j
-    return score, fall_of, s
+    score = np.where(np.isfinite(sc) & (j > rise), sc, -np.inf).astype(np.float32)
+    flat = rise.astype(np.int64) * n_cells + cell
+    return _PulseScores(n_frames, n_cells, flat, score, j.astype(np.int32)), s
 
 
 def _pair_steps(
@@ -470,7 +508,7 @@ def _merge_neighbours(
     cell: int,
     events: list[_Candidate],
     s: np.ndarray,
-    score: np.ndarray,
+    scores: _PulseScores,
     grid_shape: tuple[int, int] | None,
     min_score: float,
 ) -> list[int]:
@@ -486,7 +524,7 @@ def _merge_neighbours(
             if (dr or dc) and 0 <= r < rows and 0 <= c < cols:
                 nb = r * cols + c
                 if all(
-                    score[e.rise, nb] >= min_score
+                    scores.at(e.rise, nb) >= min_score
                     and s[e.rise, nb] >= 0.3 * s[e.rise, cell]
                     and -s[e.fall, nb] >= 0.3 * -s[e.fall, cell]
                     for e in events
