@@ -26,6 +26,7 @@ def test_figures_are_consistent(bench) -> None:
         assert figures.source_size == "96x54"
         assert figures.decode_convert_s == min(figures.convert_one_at_a_time_s, figures.convert_concurrent_s)
         assert figures.ratio == pytest.approx(figures.ingest_s / figures.decode_convert_s)
+        assert figures.cpu_ratio == pytest.approx(figures.ingest_cpu_s / figures.decode_convert_cpu_s)
         assert figures.ratio_with_samples == pytest.approx(
             (figures.ingest_s + figures.samples_s) / figures.decode_convert_s
         )
@@ -42,6 +43,8 @@ def test_json_and_table_carry_the_figures(bench, tmp_path) -> None:
     assert data["target_ratio"] == TARGET_RATIO
     assert data["long"]["frames"] == bench.long.frames
     assert data["long"]["ratio"] == pytest.approx(bench.long.ratio)
+    assert data["long"]["cpu_ratio"] == pytest.approx(bench.long.cpu_ratio)
     text = bench.format()
     assert f"ratio b/a on the long recording: {bench.long.ratio:.2f}" in text
+    assert f"in CPU seconds {bench.long.cpu_ratio:.2f};" in text
     assert f"{bench.long.frames:7d}" in text
