@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from pipeline_helpers import BAD, GOOD, copy_raw_tree
 
 from flexsync.pipelines.runner import RecordingRun, run_recordings
 
@@ -50,3 +51,11 @@ def _no_persistent_instance(monkeypatch) -> None:
     """Runs opened by the code under test (run_recordings without an instance, its worker processes)
     must use throwaway instances, never the developer's DAGSTER_HOME."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
+@pytest.fixture
+def raw_copy(synth_dataset, tmp_path) -> Path:
+    """A writable copy of the generated raw root, for tests that damage BAD's files."""
+    raw, _, keys = synth_dataset
+    assert keys == [BAD, GOOD]
+    return copy_raw_tree(raw, tmp_path / "raw")

@@ -16,6 +16,10 @@ import dagster as dg
 import zarr
 
 __all__ = [
+    "BAD",
+    "CAM2",
+    "CAM2_INPUT_ERROR",
+    "GOOD",
     "REPO_ROOT",
     "TABLES",
     "VENV_BIN",
@@ -29,6 +33,14 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The two generated recordings: the damaged-input tests break BAD and expect GOOD to go through.
+BAD, GOOD = "S01_A01_T1", "S01_A13_T1"
+CAM2 = "video/cam2.mp4"
+CAM2_INPUT_ERROR = (
+    rf"flexsync\.errors\.InputFileError: recording {BAD}, stream cam2, file \S+/recordings/{BAD}/video/cam2\.mp4: "
+)
+
 # The console scripts of the environment running the tests (the project's .venv under `make test`),
 # so a subprocess computes with the same library versions as the test process.
 VENV_BIN = Path(sys.executable).parent

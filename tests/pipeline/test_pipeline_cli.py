@@ -6,13 +6,12 @@ import re
 import subprocess
 
 import polars as pl
-from pipeline_helpers import VENV_BIN, copy_raw_tree, rehash_in_manifest
+from pipeline_helpers import BAD, GOOD, VENV_BIN, copy_raw_tree, rehash_in_manifest
 from typer.testing import CliRunner
 
 from flexsync.cli import app
 
 STREAMS = {"cam1", "cam2", "cam3", "cam4", "phone", "mocap", "emg", "physio"}
-BAD, GOOD = "S01_A01_T1", "S01_A13_T1"
 
 
 def _clock_rows(stdout: str) -> list[list[str]]:

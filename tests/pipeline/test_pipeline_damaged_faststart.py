@@ -7,24 +7,10 @@ sync flash). Same setup as test_pipeline_damaged_video: a private raw copy, both
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import av
-import pytest
-from pipeline_helpers import assert_failed_alone, copy_raw_tree, rehash_in_manifest
+from pipeline_helpers import BAD, CAM2, CAM2_INPUT_ERROR, GOOD, assert_failed_alone, rehash_in_manifest
 
 from flexsync.pipelines.runner import run_recordings
-
-BAD, GOOD = "S01_A01_T1", "S01_A13_T1"
-CAM2 = "video/cam2.mp4"
-WHERE = rf"flexsync\.errors\.InputFileError: recording {BAD}, stream cam2, file \S+/recordings/{BAD}/video/cam2\.mp4: "
-
-
-@pytest.fixture
-def raw_copy(synth_dataset, tmp_path) -> Path:
-    raw, _, keys = synth_dataset
-    assert keys == [BAD, GOOD]
-    return copy_raw_tree(raw, tmp_path / "raw")
 
 
 def test_truncated_faststart_video_is_rejected_not_published_short(raw_copy, instance, tmp_path):
@@ -55,6 +41,7 @@ def test_truncated_faststart_video_is_rejected_not_published_short(raw_copy, ins
         good=GOOD,
         instance=instance,
         step="recording_streams",
-        pattern=WHERE + rf"truncated video: the container header promises {n_frames} frames but the file holds "
+        pattern=CAM2_INPUT_ERROR
+        + rf"truncated video: the container header promises {n_frames} frames but the file holds "
         rf"{keep} \(last PTS [\d.]+ s\); copy the file again from the recorder",
     )

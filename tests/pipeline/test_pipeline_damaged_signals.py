@@ -8,11 +8,11 @@ recordings run; the other one must be published and nothing half-written may be 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import dagster as dg
-import pytest
 from pipeline_helpers import (
+    BAD,
+    GOOD,
     assert_failed_alone,
     check_evaluations,
     copy_published,
@@ -27,15 +27,7 @@ from flexsync.pipelines.runner import register_recordings, run_recordings
 from flexsync.readers.registry import read_file
 from flexsync.synth.edf_writer import write_emg_file
 
-BAD, GOOD = "S01_A01_T1", "S01_A13_T1"
 INPUT_ERROR = rf"flexsync\.errors\.InputFileError: recording {BAD}, "
-
-
-@pytest.fixture
-def raw_copy(synth_dataset, tmp_path) -> Path:
-    raw, _, keys = synth_dataset
-    assert keys == [BAD, GOOD]
-    return copy_raw_tree(raw, tmp_path / "raw")
 
 
 def test_emg_file_missing_a_channel(raw_copy, instance, tmp_path):

@@ -9,21 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from pipeline_helpers import assert_failed_alone, copy_raw_tree, rehash_in_manifest
+from pipeline_helpers import BAD, CAM2, CAM2_INPUT_ERROR, GOOD, assert_failed_alone, rehash_in_manifest
 
 from flexsync.pipelines.runner import run_recordings
-
-BAD, GOOD = "S01_A01_T1", "S01_A13_T1"
-CAM2 = "video/cam2.mp4"
-WHERE = rf"flexsync\.errors\.InputFileError: recording {BAD}, stream cam2, file \S+/recordings/{BAD}/video/cam2\.mp4: "
-
-
-@pytest.fixture
-def raw_copy(synth_dataset, tmp_path) -> Path:
-    raw, _, keys = synth_dataset
-    assert keys == [BAD, GOOD]
-    return copy_raw_tree(raw, tmp_path / "raw")
 
 
 def _run(raw: Path, store: Path, instance) -> list:
@@ -43,7 +31,7 @@ def test_truncated_video_fails_the_manifest_hash(raw_copy, instance, tmp_path):
         good=GOOD,
         instance=instance,
         step="recording_streams",
-        pattern=WHERE + r"content does not match the manifest \(sha256 [0-9a-f]{12}… vs [0-9a-f]{12}…, "
+        pattern=CAM2_INPUT_ERROR + r"content does not match the manifest \(sha256 [0-9a-f]{12}… vs [0-9a-f]{12}…, "
         r"(\d+) vs (\d+) bytes\): the file changed or was damaged after recording",
     )
     assert (int(match[1]), int(match[2])) == (len(data) // 2, len(data))
@@ -64,5 +52,5 @@ def test_truncated_video_with_matching_manifest_is_rejected_by_the_reader(raw_co
         good=GOOD,
         instance=instance,
         step="recording_streams",
-        pattern=WHERE + r"cannot open as a video container \(truncated, wrong header or not a video\?\): .*",
+        pattern=CAM2_INPUT_ERROR + r"cannot open as a video container \(truncated, wrong header or not a video\?\): .*",
     )
