@@ -4,7 +4,7 @@ For one generated recording it measures, in one worker process:
 
 - pure decode: every video's frames decoded, nothing else;
 - unavoidable work (a): decode and convert every frame to the stored size (455x256 RGB, swscale
-  AREA with one reused reformatter), discarding the result, done the fastest way we know: one
+  AREA with one reused reformatter), discarding the result, done the faster of two ways: one
   video at a time (with FFmpeg's decoder and scaler threads) or one video per core (each decoded
   and scaled on one thread), whichever is faster on this machine at this moment (both printed);
 - ingest (b): wall time of materialising the recording's ingest assets in-process: every stream,

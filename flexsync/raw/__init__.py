@@ -1,4 +1,4 @@
-"""The raw dataset tree: its layout, the recording manifest and safe path resolution.
+"""The raw dataset tree: its layout, the recording manifest, the subjects table and safe path resolution.
 
 This is the contract between whoever records (a lab, or ``flexsync synth``) and the pipeline.
 See docs/raw-format.md for the prose version.
@@ -21,6 +21,7 @@ from flexsync.raw.manifest import (
     resolve_inside,
     write_manifest,
 )
+from flexsync.raw.subjects import SKILLS, SUBJECT_COLUMNS, SubjectInfo, read_subjects_csv, write_subjects_csv
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -28,12 +29,17 @@ __all__ = [
     "FKG_FILE",
     "MANIFEST_FILE",
     "RECORDINGS_DIR",
+    "SKILLS",
     "SUBJECTS_FILE",
+    "SUBJECT_COLUMNS",
     "Manifest",
     "StreamEntry",
+    "SubjectInfo",
     "list_complete_recordings",
     "read_manifest",
+    "read_subjects_csv",
     "recording_dir",
     "resolve_inside",
     "write_manifest",
+    "write_subjects_csv",
 ]

@@ -95,10 +95,6 @@ class Manifest:
         root = Path(raw_root) if raw_root is not None else folder.parent.parent
         return resolve_inside(root, relative, base=folder, recording=self.recording)
 
-    def stream_names(self, kind: str | None = None) -> list[str]:
-        """Stream names in manifest order, optionally of one kind."""
-        return [n for n, s in self.streams.items() if kind is None or s.kind == kind]
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

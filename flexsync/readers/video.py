@@ -7,10 +7,10 @@ keeps them as they are: dropped frames show as jumps, a variable frame rate as u
 
 Decoding is for later stages (flash detection, clip extraction). ``iter_frames`` decodes with
 FFmpeg's own threading and converts every frame with ONE reused ``VideoReformatter`` (swscale
-AREA downscaling to RGB) into a reused chunk buffer: 17-49% faster than ``frame.to_ndarray``
-with a size (which builds a converter per frame), and it never holds the whole video. Every
-decoded frame's PTS is checked against the probed list, so timestamps and pixels cannot drift
-apart silently.
+AREA downscaling to RGB) into a reused chunk buffer, which is faster than ``frame.to_ndarray``
+with a size (that builds a converter per frame; see docs/design-notes.md) and never holds the
+whole video. Every decoded frame's PTS is checked against the probed list, so timestamps and
+pixels cannot drift apart silently.
 
 Rotation (a phone's display matrix) is reported as ``rotation_deg`` (counter-clockwise, as a
 player would apply it) and not applied.
@@ -251,7 +251,7 @@ def _head(array: np.ndarray | None, n: int) -> np.ndarray | None:
 
 def _cell_luma(reformatter: VideoReformatter, frame: Any, rows: int, cols: int) -> np.ndarray:
     """Mean luma per cell of a decoded frame, area-averaged to (rows, cols) in 16-bit gray."""
-    # One thread: slicing a 48x27 output across threads costs more than it saves (4x here).
+    # One thread: slicing a 48x27 output across threads costs more than it saves (docs/design-notes.md).
     gray = reformatter.reformat(
         frame, width=cols, height=rows, format="gray16le", interpolation=Interpolation.AREA, threads=1
     )

@@ -132,11 +132,6 @@ class CameraCalibration:
         """Optical centre of the camera in lab coordinates (metres), ``-R.T @ t``."""
         return -self.R.T @ self.t
 
-    @property
-    def projection_matrix(self) -> np.ndarray:
-        """The 3x4 matrix ``K @ [R | t]`` (valid without distortion)."""
-        return self.K @ np.hstack([self.R, self.t[:, None]])
-
     def project(self, points_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Project lab points to pixels.
 

@@ -20,9 +20,10 @@ import numpy as np
 from flexsync import __version__
 from flexsync.fkg.catalogue import default_fkg, write_fkg
 from flexsync.raw.layout import DATASET_FILE, FKG_FILE, RECORDINGS_DIR, SUBJECTS_FILE
+from flexsync.raw.subjects import SKILLS, write_subjects_csv
 from flexsync.synth.options import SynthOptions
 from flexsync.synth.recording import RecordingPlan, generate_recording
-from flexsync.synth.subjects import SKILLS, Subject, make_subjects, skill_counts, write_subjects_csv
+from flexsync.synth.subjects import Subject, make_subjects, skill_counts
 
 __all__ = ["COHORT_SIZE", "generate_dataset", "plan_recordings", "plan_subjects"]
 

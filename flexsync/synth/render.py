@@ -121,9 +121,9 @@ class FrameRenderer:
 
     Notes
     -----
-    The background and all constant geometry are computed once here (3 ms at 640x360, 10 ms at
-    1920x1080). ``render`` with a reused ``out`` then takes ~0.35 ms at 640x360 and ~0.7-1.5 ms
-    at 1920x1080 on the 2-core dev machine (most of it the background copy and the limbs).
+    The background and all constant geometry are computed once here, so ``render`` with a
+    reused ``out`` costs little more than the background copy and the limbs (timings in
+    docs/design-notes.md).
     """
 
     def __init__(

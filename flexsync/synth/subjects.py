@@ -1,37 +1,22 @@
 """Synthetic subjects: who performs the sets, with the traits that shape their motion.
 
-FLEX has 38 subjects: 10 experts, 8 amateurs and 20 novices. Public columns (written to
-``subjects.csv``) are id, skill, sex, height and mass; the other traits (tempo, range of
-motion, error rate, side bias) only drive the generator and never leave it.
+FLEX has 38 subjects: 10 experts, 8 amateurs and 20 novices. The public columns are those of
+``subjects.csv`` (``flexsync.raw.subjects``: id, skill, sex, height and mass); the other traits
+(tempo, range of motion, error rate, side bias) only drive the generator and never leave it.
 """
 
 from __future__ import annotations
 
-import csv
-import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from flexsync.errors import InputFileError, MissingInputError
+from flexsync.raw.subjects import SKILLS, SubjectInfo, read_subjects_csv
 
-__all__ = [
-    "SKILLS",
-    "SUBJECT_COLUMNS",
-    "Subject",
-    "SubjectInfo",
-    "make_subjects",
-    "read_subjects_csv",
-    "skill_counts",
-    "write_subjects_csv",
-]
+# read_subjects_csv is re-exported for tests/synth/test_synth_cli.py, which imports it from here.
+__all__ = ["Subject", "make_subjects", "read_subjects_csv", "skill_counts"]
 
-logger = logging.getLogger(__name__)
-
-SKILLS = ("expert", "amateur", "novice")
-SUBJECT_COLUMNS = ("subject_id", "skill", "sex", "height_m", "mass_kg")
 _FLEX_COUNTS = {"expert": 10, "amateur": 8, "novice": 20}  # of 38
 
 # Per skill: (tempo range, range-of-motion range, error rate mean, error rate sd, side bias sd)
@@ -40,17 +25,6 @@ _TRAITS: dict[str, tuple[tuple[float, float], tuple[float, float], float, float,
     "amateur": ((0.85, 1.2), (0.92, 1.03), 0.2, 0.04, 0.3),
     "novice": ((0.8, 1.25), (0.85, 1.0), 0.4, 0.06, 0.45),
 }
-
-
-@dataclass(frozen=True)
-class SubjectInfo:
-    """The public description of a subject (one row of subjects.csv)."""
-
-    id: str
-    skill: str
-    sex: str
-    height_m: float
-    mass_kg: float
 
 
 @dataclass(frozen=True)
@@ -130,51 +104,3 @@ def make_subjects(n: int, rng: np.random.Generator) -> list[Subject]:
             )
         )
     return subjects
-
-
-def write_subjects_csv(path: Path | str, subjects: list[Subject] | list[SubjectInfo]) -> Path:
-    """Write the public columns of ``subjects`` to a CSV file, atomically."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(SUBJECT_COLUMNS)
-            for s in subjects:
-                writer.writerow([s.id, s.skill, s.sex, f"{s.height_m:.2f}", f"{s.mass_kg:.1f}"])
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-def read_subjects_csv(path: Path | str) -> list[SubjectInfo]:
-    """Read subjects.csv; errors name the file, the line and the column."""
-    source = Path(path)
-    if not source.is_file():
-        raise MissingInputError("subjects.csv not found", path=source)
-    with source.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows or tuple(rows[0]) != SUBJECT_COLUMNS:
-        got = ",".join(rows[0]) if rows else "(empty file)"
-        raise InputFileError(f"header must be {','.join(SUBJECT_COLUMNS)}, got {got}", path=source)
-    out: list[SubjectInfo] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        if len(row) != len(SUBJECT_COLUMNS):
-            raise InputFileError(f"line {line}: expected {len(SUBJECT_COLUMNS)} columns, got {len(row)}", path=source)
-        sid, skill, sex, height, mass = row
-        if skill not in SKILLS:
-            raise InputFileError(f"line {line}: skill {skill!r} is not one of {SKILLS}", path=source)
-        if sex not in ("F", "M"):
-            raise InputFileError(f"line {line}: sex {sex!r} must be 'F' or 'M'", path=source)
-        try:
-            out.append(SubjectInfo(sid, skill, sex, float(height), float(mass)))
-        except ValueError as exc:
-            raise InputFileError(f"line {line}: height_m/mass_kg must be numbers: {exc}", path=source) from None
-    ids = [s.id for s in out]
-    if len(set(ids)) != len(ids):
-        raise InputFileError(f"duplicate subject ids {sorted({i for i in ids if ids.count(i) > 1})}", path=source)
-    logger.debug("read %d subjects from %s", len(out), source)
-    return out

@@ -45,10 +45,9 @@ class Mp4Writer:
         each frame's sample (only the last frame's duration is not implied by the next PTS).
     crf : int
         x264 constant rate factor (0-51; lower = better quality, bigger file). 20 keeps the sync
-        LED's partial brightness faithful enough for sub-frame flash timing (at 23 without
-        mbtree, static regions such as the LED lose quality and flash onsets drift by ~2 ms).
+        LED's partial brightness faithful enough for sub-frame flash timing (docs/design-notes.md).
     preset : str
-        x264 preset. ``veryfast`` encodes 480x270 at ~1,750 frames/s on one thread here.
+        x264 preset (``veryfast`` by default; its speed is in docs/design-notes.md).
     gop_frames : int
         Maximum distance between key frames, in frames.
     threads : int
@@ -123,9 +122,8 @@ class Mp4Writer:
                 "crf": str(int(crf)),
                 "bf": "0",
                 "threads": str(int(threads)),
-                # The macroblock-tree lookahead made ~1 run in 4 differ by a few macroblocks inside
-                # long test processes (never with it off, nor with asm=0): reproducibility first,
-                # at about twice the file size.
+                # No macroblock-tree lookahead: with it the bitstream is not reproducible from run
+                # to run (docs/design-notes.md). Reproducibility first, at about twice the file size.
                 "x264-params": f"mbtree=0:lookahead-threads=1:threads={int(threads)}",
             }
             self._stream = stream

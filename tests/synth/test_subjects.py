@@ -1,4 +1,4 @@
-"""Synthetic subjects: FLEX's skill proportions, determinism and subjects.csv."""
+"""Synthetic subjects: FLEX's skill proportions, determinism, and their subjects.csv round trip."""
 
 from __future__ import annotations
 
@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from flexsync.errors import InputFileError, MissingInputError
-from flexsync.synth.subjects import (
-    SUBJECT_COLUMNS,
-    Subject,
-    make_subjects,
-    read_subjects_csv,
-    skill_counts,
-    write_subjects_csv,
-)
+from flexsync.raw.subjects import SUBJECT_COLUMNS, read_subjects_csv, write_subjects_csv
+from flexsync.synth.subjects import Subject, make_subjects, skill_counts
 
 
 def test_flex_proportions_for_38():

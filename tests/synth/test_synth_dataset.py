@@ -153,7 +153,7 @@ from flexsync.synth.recording import generate_recording
 out, options = Path(sys.argv[1]), SynthOptions(**json.loads(sys.argv[2]))
 if sys.argv[3] == "same":
     generate_dataset(out / "raw", out / "truth", options, workers=2)
-else:  # another seed, and the old subject's recording planned inside a bigger dataset
+else:  # another seed, and an existing subject's recording planned inside a bigger dataset
     generate_dataset(out / "seed" / "raw", out / "seed" / "truth", replace(options, seed=12, actions=("A01",)))
     bigger = replace(options, subjects=3, actions=("A13", "A05"))
     plan = {p.key: p for p in plan_recordings(bigger)}["S01_A13_T1"]
@@ -186,9 +186,9 @@ def _frames(path: Path) -> tuple[list[int], np.ndarray]:
 
 
 def _assert_same_recording_tree(first: Path, second: Path) -> None:
-    """Every file byte-identical, except that H.264 streams are compared decoded (same PTS, same
-    pictures up to the encoder's known run-to-run wobble, see ``test_video_bytes_are_identical``)
-    and the manifest is compared without the mp4 sizes and checksums."""
+    """Every file byte-identical, except that H.264 streams are compared decoded (same PTS,
+    pictures within a small tolerance; equal mp4 bytes are ``test_video_bytes_are_identical``'s
+    check) and the manifest is compared without the mp4 sizes and checksums."""
     one, two = _tree_hashes(first), _tree_hashes(second)
     assert sorted(one) == sorted(two)
     for name in one:
@@ -239,7 +239,7 @@ def test_adding_a_subject_keeps_existing_recordings(synth_dataset, fresh_runs, s
     skills = [plans[f"S0{s}_A13_T1"].subject.skill for s in (1, 2, 3)]
     assert skills == ["novice", "expert", "amateur"]  # FLEX's three groups, biggest first
     assert plan_subjects(1, small_options.seed) == plan_subjects(38, small_options.seed)[:1]
-    # generate_dataset writes each plan on its own: the old subject's plan inside the bigger
+    # generate_dataset writes each plan on its own: the existing subject's plan inside the bigger
     # dataset must give the same recording as in the small one.
     raw, truth, _ = synth_dataset
     big = fresh_runs["other"] / "big"
