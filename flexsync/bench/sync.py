@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from flexsync.jsonsafe import json_safe
 from flexsync.timing.clock_model import ClockModel
 
 __all__ = [
@@ -137,7 +138,7 @@ class SyncBenchmark:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values; NaN becomes None."""
-        return _json_safe(
+        return json_safe(
             {
                 "n_recordings": self.n_recordings,
                 "seed": self.seed,
@@ -358,7 +359,7 @@ def _process_recording(job: tuple[Any, Any, Path]) -> tuple[list[StreamErrors], 
     from flexsync.ingest.recording import RawRecording
     from flexsync.ingest.streams import ingest_stream
     from flexsync.raw.layout import RECORDINGS_DIR, TRUTH_FILE
-    from flexsync.storage.layout import StoreLayout
+    from flexsync.storage.store import Store
     from flexsync.synth.recording import generate_recording
     from flexsync.synth.truth import RecordingTruth
 
@@ -367,7 +368,7 @@ def _process_recording(job: tuple[Any, Any, Path]) -> tuple[list[StreamErrors], 
     (raw / RECORDINGS_DIR).mkdir(parents=True, exist_ok=True)
     generate_recording(plan, default_fkg(), options, raw_root=raw, truth_root=truth_root)
     recording = RawRecording.open(raw, plan.key)
-    store = StoreLayout(store_root)
+    store = Store(store_root)
     settings = PipelineSettings()
     for name in recording.manifest.streams:
         ingest_stream(recording, name, store, settings)
@@ -460,15 +461,3 @@ def _true_map(truth: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else math.nan
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value

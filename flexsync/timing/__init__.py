@@ -8,13 +8,15 @@ I/O, no Dagster.
 """
 
 from flexsync.timing.clock_model import (
+    ClockFitOptions,
     ClockModel,
     ClockSegmentFit,
+    EventTimes,
     detect_clock_resets,
     fit_clock_model,
     identity_model,
 )
-from flexsync.timing.flash import FlashEvents, FlashFeatures, detect_flashes, luma_grid
+from flexsync.timing.flash import FlashEvents, FlashFeatures, FlashOptions, detect_flashes, luma_grid
 from flexsync.timing.pulses import PulseEvents, detect_pulses
 from flexsync.timing.resample import (
     emg_onto_grid,
@@ -26,10 +28,13 @@ from flexsync.timing.resample import (
 )
 
 __all__ = [
+    "ClockFitOptions",
     "ClockModel",
     "ClockSegmentFit",
+    "EventTimes",
     "FlashEvents",
     "FlashFeatures",
+    "FlashOptions",
     "PulseEvents",
     "detect_clock_resets",
     "detect_flashes",

@@ -10,8 +10,8 @@ nearest segment that has two or more (drift 0 if none); a segment with no event 
 from its neighbour: after a backward reset by sample continuity (the first sample after the reset
 follows the last one before by one nominal interval); after a forward gap the same when the
 stream has a regular sample clock (a reset: the counter jumped, sampling went on), else by keeping
-the previous segment's model (a pause, the clock kept running); ``forward_gap`` overrides. Both
-are flagged in ``notes``.
+the previous segment's model (a pause, the clock kept running); ``ClockFitOptions.forward_gap``
+overrides. Both are flagged in ``notes``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,18 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from flexsync.robust import robust_sigma
+
 __all__ = [
+    "ClockFitOptions",
     "ClockModel",
     "ClockSegmentFit",
+    "EventTimes",
+    "clock_segments",
     "detect_clock_resets",
     "fit_clock_model",
     "identity_model",
@@ -40,6 +45,94 @@ METHODS = ("events", "events+offset-only", "identity", "nominal", "motion-xcorr"
 _HUBER_K = 1.345
 # Quality (seconds) at which the heuristic confidence falls to one half.
 _CONFIDENCE_HALF_S = 0.005
+
+ForwardGap = Literal["auto", "continuity", "pause"]
+_FORWARD_GAPS = ("auto", "continuity", "pause")
+
+
+@dataclass(frozen=True)
+class ClockFitOptions:
+    """How ``fit_clock_model`` finds segments, pairs events and places segments without events.
+
+    ``reset_gap_s``: forward timestamp gaps longer than this (and 10 nominal intervals) are clock
+    resets (1.0 s). ``match_tolerance_s``: when the event counts differ and there are no labels,
+    two events pair if they agree within this under one common offset (0.5 s).
+
+    ``forward_gap``: how a segment without events after a forward reset gap is placed.
+    "continuity": its first sample follows the previous segment's last one by one nominal interval
+    (the counter jumped while sampling went on, as a reset does). "pause": the previous segment's
+    model is kept (the recording paused, the clock ran on). "auto" (default): continuity when the
+    stream has a regular (hardware) sample clock, i.e. the robust spread of its intervals is under
+    1 % of the median interval, so a gap beyond the reset threshold cannot be dropped frames;
+    pause otherwise (free-running, jittered streams).
+
+    ``continuity_step_intervals``: nominal intervals assumed between the last sample before a reset
+    and the first after, when a segment is placed by continuity (1.0: the counter jumped, sampling
+    went on, exact). A device that restarts its sampling at the reset puts the first sample 0-1
+    interval after the last: 0.5 halves the worst error (to half an interval), 1.0 leaves up to one.
+    """
+
+    reset_gap_s: float = 1.0
+    match_tolerance_s: float = 0.5
+    forward_gap: ForwardGap = "auto"
+    continuity_step_intervals: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.reset_gap_s > 0:
+            raise ValueError(f"ClockFitOptions: reset_gap_s must be > 0, got {self.reset_gap_s}")
+        if not self.match_tolerance_s > 0:
+            raise ValueError(f"ClockFitOptions: match_tolerance_s must be > 0, got {self.match_tolerance_s}")
+        if self.forward_gap not in _FORWARD_GAPS:
+            raise ValueError(
+                f"ClockFitOptions: forward_gap must be 'auto', 'continuity' or 'pause', got {self.forward_gap!r}"
+            )
+        if not (math.isfinite(self.continuity_step_intervals) and self.continuity_step_intervals >= 0):
+            raise ValueError(
+                f"ClockFitOptions: continuity_step_intervals must be finite and >= 0, "
+                f"got {self.continuity_step_intervals}"
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class EventTimes:
+    """Sync events seen on one clock, in order of occurrence (device times may go backwards at a reset).
+
+    ``times_s``: event times (s). ``uncertainty_s``: their timing uncertainty (s, one value for all
+    or one per event; None: unknown), combined into the fit's ``event_uncertainty_s``. ``labels``:
+    e.g. "start"/"end"; when both clocks' events have labels and their counts differ, events pair by
+    label. Stored as a float64 array, a per-event float64 array (NaN = unknown) and a tuple.
+    """
+
+    times_s: np.ndarray
+    uncertainty_s: np.ndarray | float | Sequence[float] | None = None
+    labels: tuple[str, ...] | Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        times = np.asarray(self.times_s, dtype=np.float64).reshape(-1)
+        n = times.size
+        u = self.uncertainty_s
+        if u is None:
+            unc = np.full(n, np.nan)
+        else:
+            unc = np.broadcast_to(np.asarray(u, dtype=np.float64), (n,)) if np.ndim(u) == 0 else np.asarray(u, float)
+            if unc.shape != (n,):
+                raise ValueError(f"EventTimes: uncertainty_s has {unc.size} values for {n} events")
+            unc = np.array(unc, dtype=np.float64)
+        labels = None if self.labels is None else tuple(str(x) for x in self.labels)
+        if labels is not None and len(labels) != n:
+            raise ValueError(f"EventTimes: labels has {len(labels)} values for {n} events")
+        object.__setattr__(self, "times_s", times)
+        object.__setattr__(self, "uncertainty_s", unc)
+        object.__setattr__(self, "labels", labels)
+
+    @classmethod
+    def of(cls, events: EventTimes | Sequence[float] | np.ndarray) -> EventTimes:
+        """``events`` itself, or bare times wrapped (uncertainty and labels unknown)."""
+        return events if isinstance(events, EventTimes) else cls(events)
+
+    @property
+    def n(self) -> int:
+        return int(self.times_s.size)
 
 
 @dataclass(frozen=True)
@@ -236,6 +329,28 @@ class ClockModel:
             raise ValueError(f"clock model dict is missing or has a malformed field: {exc}") from exc
 
 
+def clock_segments(
+    device_timestamps_s: np.ndarray | None, *, nominal_rate_hz: float | None = None, reset_gap_s: float = 1.0
+) -> tuple[list[tuple[float, float]], list[str]]:
+    """Device extents of the clock segments between resets, and how each one began.
+
+    Kinds: "start" (the first), "backward" (after a backward step), "gap" (after a forward gap);
+    see ``detect_clock_resets``. Without timestamps: one unbounded segment. The rate defaults to
+    the timestamps' median rate.
+    """
+    if device_timestamps_s is None:
+        return [(-math.inf, math.inf)], ["start"]
+    t = np.asarray(device_timestamps_s, dtype=np.float64).reshape(-1)
+    if t.size == 0:
+        return [(-math.inf, math.inf)], ["start"]
+    rate = nominal_rate_hz if nominal_rate_hz else (1.0 / float(np.median(np.diff(t))) if t.size > 1 else 1.0)
+    resets = detect_clock_resets(t, nominal_rate_hz=rate, reset_gap_s=reset_gap_s)
+    edges = [0, *resets.tolist(), t.size]
+    bounds = [(float(t[a]), float(t[b - 1])) for a, b in itertools.pairwise(edges)]
+    kinds = ["start"] + ["backward" if t[i] < t[i - 1] else "gap" for i in resets]
+    return bounds, kinds
+
+
 def identity_model(stream: str) -> ClockModel:
     """The reference stream's own model: offset 0, drift 0, confidence 1."""
     seg = ClockSegmentFit(-math.inf, math.inf, 0.0, 0.0, 0, (), (), 0.0)
@@ -256,7 +371,7 @@ def detect_clock_resets(
 
     * ``max(reset_gap_s, 10 nominal intervals)`` (the fixed rule, for any stream), and
     * ``max(min_reset_gap_s, 1.5 median intervals, median + jitter_sigmas * jitter)``, with the
-      jitter the robust spread (1.4826 MAD) of the intervals: a slow irregular stream (~1 Hz
+      jitter the robust spread (``robust_sigma``) of the intervals: a slow irregular stream (~1 Hz
       physio) cannot jump by less than 10 s unnoticed, while dropped frames of fast video
       (a few intervals, well under ``min_reset_gap_s``) are still drops, not resets.
 
@@ -274,29 +389,22 @@ def detect_clock_resets(
     forward = d[d > 0]
     if forward.size >= 3:
         med = float(np.median(forward))
-        jitter = 1.4826 * float(np.median(np.abs(forward - med)))
+        jitter = robust_sigma(forward, center=med)
         limit = min(limit, max(min_reset_gap_s, 1.5 * med, med + jitter_sigmas * jitter))
     return (np.flatnonzero((d < 0) | (d > limit)) + 1).astype(np.int64)
 
 
 def fit_clock_model(
     stream: str,
-    device_event_times_s: Sequence[float] | np.ndarray,
-    reference_event_times_s: Sequence[float] | np.ndarray,
+    device_events: EventTimes | Sequence[float] | np.ndarray,
+    reference_events: EventTimes | Sequence[float] | np.ndarray,
     *,
     reference: str,
     device_timestamps_s: np.ndarray | None = None,
     nominal_rate_hz: float | None = None,
-    reset_gap_s: float = 1.0,
-    device_event_uncertainty_s: float | Sequence[float] | None = None,
-    reference_event_uncertainty_s: float | Sequence[float] | None = None,
-    device_event_labels: Sequence[str] | None = None,
-    reference_event_labels: Sequence[str] | None = None,
-    match_tolerance_s: float = 0.5,
-    prior_offset_s: float | None = None,
     device_event_segments: Sequence[int] | None = None,
-    forward_gap: str = "auto",
-    continuity_step_intervals: float = 1.0,
+    prior_offset_s: float | None = None,
+    options: ClockFitOptions = ClockFitOptions(),
 ) -> ClockModel:
     """Fit ``t_ref = offset + (1 + drift) * t_dev`` per clock segment from matched sync events.
 
@@ -304,59 +412,42 @@ def fit_clock_model(
     ----------
     stream, reference : str
         Names used in the model and in messages.
-    device_event_times_s, reference_event_times_s : sequences of float
-        Event times on each clock, **in order of occurrence** (device times may go backwards
-        at a reset).
+    device_events, reference_events : EventTimes or sequence of float
+        The sync events on each clock (bare times: uncertainty and labels unknown).
     device_timestamps_s : array, optional
         The stream's own timestamps; used to find clock resets and the segments' extents.
     nominal_rate_hz : float, optional
         Needed with ``device_timestamps_s`` (reset threshold, continuity across resets);
         default: the median rate of the timestamps.
-    reset_gap_s : float
-        Forward gaps longer than this (and 10 intervals) are resets (1.0 s).
-    device_event_uncertainty_s, reference_event_uncertainty_s : float or sequence, optional
-        Timing uncertainty of the events; combined into ``event_uncertainty_s``.
-    device_event_labels, reference_event_labels : sequences of str, optional
-        e.g. "start"/"end"; when both are given and counts differ, events pair by label.
-    match_tolerance_s : float
-        When counts differ: two events pair if they agree within this under a common offset.
-    prior_offset_s : float, optional
-        Expected offset, to settle ambiguous pairings; default: the pairing with the smallest
-        absolute offset wins (noted).
     device_event_segments : sequence of int, optional
         Clock segment of each device event, when the caller knows it (e.g. from the event's
         sample index). Default: inferred from the times in order of occurrence; an event
         earlier than the previous one is taken to follow a backward reset.
-    forward_gap : {"auto", "continuity", "pause"}
-        How a segment without events after a forward reset gap is placed. "continuity": its
-        first sample follows the previous segment's last one by one nominal interval (the
-        counter jumped while sampling went on, as a reset does). "pause": the previous segment's
-        model is kept (the recording paused, the clock ran on). "auto" (default): continuity
-        when the stream has a regular (hardware) sample clock, i.e. the robust spread of its
-        intervals is under 1 % of the median interval, so a gap beyond the reset threshold
-        cannot be dropped frames; pause otherwise (free-running, jittered streams).
-    continuity_step_intervals : float
-        Nominal intervals assumed between the last sample before a reset and the first after,
-        when a segment is placed by continuity (1.0: the counter jumped, sampling went on, exact).
-        A device that restarts its sampling at the reset puts the first sample 0-1 interval
-        after the last: 0.5 halves the worst error (to half an interval), 1.0 leaves up to one.
+    prior_offset_s : float, optional
+        Expected offset, to settle ambiguous pairings; default: the pairing with the smallest
+        absolute offset wins (noted).
+    options : ClockFitOptions
+        Reset threshold, pairing tolerance and how segments without events are placed.
 
     Returns
     -------
     ClockModel
         method "events", "events+offset-only", or "nominal" when no event could be used.
     """
-    dev = np.asarray(device_event_times_s, dtype=np.float64).reshape(-1)
-    ref = np.asarray(reference_event_times_s, dtype=np.float64).reshape(-1)
-    u_dev = _per_event(device_event_uncertainty_s, dev.size, "device_event_uncertainty_s", stream)
-    u_ref = _per_event(reference_event_uncertainty_s, ref.size, "reference_event_uncertainty_s", stream)
+    device_events = EventTimes.of(device_events)
+    reference_events = EventTimes.of(reference_events)
+    dev, u_dev = device_events.times_s, device_events.uncertainty_s
+    ref, u_ref = reference_events.times_s, reference_events.uncertainty_s
     notes: list[str] = []
 
-    if forward_gap not in ("auto", "continuity", "pause"):
-        raise ValueError(f"stream {stream}: forward_gap must be 'auto', 'continuity' or 'pause', got {forward_gap!r}")
-    bounds, kinds = _segment_bounds(stream, device_timestamps_s, nominal_rate_hz, reset_gap_s)
-    continuity = forward_gap == "continuity" or (
-        forward_gap == "auto" and device_timestamps_s is not None and _regular_clock(device_timestamps_s)
+    bounds, kinds = clock_segments(
+        device_timestamps_s, nominal_rate_hz=nominal_rate_hz, reset_gap_s=options.reset_gap_s
+    )
+    if len(bounds) > 1:
+        starts = [round(a, 6) for a, _ in bounds[1:]]
+        logger.info("stream %s: %d clock reset(s), segments starting at device times %s s", stream, len(starts), starts)
+    continuity = options.forward_gap == "continuity" or (
+        options.forward_gap == "auto" and device_timestamps_s is not None and _regular_clock(device_timestamps_s)
     )
     if dev.size == 0 or ref.size == 0:
         logger.warning(
@@ -374,10 +465,10 @@ def fit_clock_model(
             continue
         if dev.size == ref.size and len(bounds) == 1:
             seg_pairs = list(zip(d_idx.tolist(), range(ref.size), strict=True))
-        elif device_event_labels is not None and reference_event_labels is not None:
-            seg_pairs = _match_by_label(d_idx, device_event_labels, reference_event_labels, next_ref)
+        elif device_events.labels is not None and reference_events.labels is not None:
+            seg_pairs = _match_by_label(d_idx, device_events.labels, reference_events.labels, next_ref)
         else:
-            seg_pairs, note = _match_by_offset(dev, ref, d_idx, next_ref, match_tolerance_s, prior_offset_s)
+            seg_pairs, note = _match_by_offset(dev, ref, d_idx, next_ref, options.match_tolerance_s, prior_offset_s)
             if note:
                 notes.append(f"segment {k}: {note}")
         pairs += seg_pairs
@@ -422,7 +513,7 @@ def fit_clock_model(
         device_timestamps_s,
         nominal_rate_hz,
         forward_continuity=continuity,
-        continuity_step_intervals=continuity_step_intervals,
+        continuity_step_intervals=options.continuity_step_intervals,
     )
     multi = any(s.n_events >= 2 for s in fits)
     method = "events" if multi else "events+offset-only"
@@ -437,34 +528,6 @@ def fit_clock_model(
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _per_event(u: float | Sequence[float] | None, n: int, what: str, stream: str) -> np.ndarray:
-    if u is None:
-        return np.full(n, np.nan)
-    arr = np.broadcast_to(np.asarray(u, dtype=np.float64), (n,)) if np.ndim(u) == 0 else np.asarray(u, float)
-    if arr.shape != (n,):
-        raise ValueError(f"stream {stream}: {what} has {arr.size} values for {n} events")
-    return np.array(arr, dtype=np.float64)
-
-
-def _segment_bounds(
-    stream: str, ts: np.ndarray | None, rate_hz: float | None, reset_gap_s: float
-) -> tuple[list[tuple[float, float]], list[str]]:
-    """Device extents of each segment and how each one began ("start", "backward", "gap")."""
-    if ts is None:
-        return [(-math.inf, math.inf)], ["start"]
-    t = np.asarray(ts, dtype=np.float64).reshape(-1)
-    if t.size == 0:
-        return [(-math.inf, math.inf)], ["start"]
-    rate = rate_hz if rate_hz else (1.0 / float(np.median(np.diff(t))) if t.size > 1 else 1.0)
-    resets = detect_clock_resets(t, nominal_rate_hz=rate, reset_gap_s=reset_gap_s)
-    if resets.size:
-        logger.info("stream %s: %d clock reset(s) at samples %s", stream, resets.size, resets.tolist())
-    edges = [0, *resets.tolist(), t.size]
-    bounds = [(float(t[a]), float(t[b - 1])) for a, b in itertools.pairwise(edges)]
-    kinds = ["start"] + ["backward" if t[i] < t[i - 1] else "gap" for i in resets]
-    return bounds, kinds
 
 
 def _assign_events(
@@ -651,13 +714,13 @@ def _fit_segments(
 
 
 def _regular_clock(ts: np.ndarray, *, max_relative_jitter: float = 0.01) -> bool:
-    """True when the forward intervals' robust spread (1.4826 MAD) is under this share of their median."""
+    """True when the forward intervals' robust spread (``robust_sigma``) is under this share of their median."""
     d = np.diff(np.asarray(ts, dtype=np.float64).reshape(-1))
     d = d[d > 0]
     if d.size < 3:
         return False
     med = float(np.median(d))
-    return 1.4826 * float(np.median(np.abs(d - med))) <= max_relative_jitter * med
+    return robust_sigma(d, center=med) <= max_relative_jitter * med
 
 
 def _nearest(values: list[float | None], k: int) -> float | None:
@@ -679,7 +742,7 @@ def _fit_line(d: np.ndarray, r: np.ndarray) -> tuple[float, float, np.ndarray, n
     offset, drift = _wls(d, y, w)
     for _ in range(50):
         resid = y - (offset + drift * d)
-        scale = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+        scale = robust_sigma(resid)
         if scale <= 0:
             scale = float(np.std(resid)) or 1e-12
         a = np.abs(resid) / (_HUBER_K * scale)

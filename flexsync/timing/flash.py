@@ -9,7 +9,7 @@ frame as float32). ``detect_flashes`` then works on that small table alone:
    frames before, the plateau and the off frames after, plus the before/after baseline
    mismatch (plus a small share of the cell's whole-recording variability, so cells a moving
    body keeps crossing rank lower). A body that passes through the LED cell at other times
-   therefore no longer hides the flash; a body moving in the cell *during* the flash lowers
+   therefore does not hide the flash; a body moving in the cell *during* the flash lowers
    its score, as it should. The cell whose best events (similar amplitude, flat plateau,
    same baseline) score highest in total wins; neighbouring cells that flash in step are
    summed in.
@@ -21,11 +21,11 @@ frame as float32). ``detect_flashes`` then works on that small table alone:
    gives a one-sided bound. ``f`` carries a standard error from the measured noise of the
    cell's off/on frames and from lossy coding (H.264 quantises a small frame-to-frame change
    towards the previous frame: measured on rendered, encoded, decoded and resized video at
-   ~1-4 % of the step, ``codec_sigma`` = 3.5 %; a frame bit-identical to its predecessor was
-   probably skipped and may hide up to ~12 %, so its margin is widened to 5 codec sigmas).
-   Across an edge the lit fraction is monotonic, so a frame contradicting a darker neighbour
-   is dropped as noise. Bounds use a 3-sigma margin; the onset
-   interval and the (offset - pulse_s) interval are intersected. This is solved twice: with the
+   ~1-4 % of the step, ``codec_sigma_fraction`` = 3.5 %; a frame bit-identical to its
+   predecessor was probably skipped and may hide up to ~12 %, so its margin is widened to 5
+   codec sigmas). Across an edge the lit fraction is monotonic, so a frame contradicting a
+   darker neighbour is dropped as noise. Bounds use a 3-sigma margin; the onset interval and
+   the (offset - pulse_s) interval are intersected. This is solved twice: with the
    frame noise alone, whose middle is the point estimate (partial frames pin it tightly), and
    with the coding error too, which gives the honest interval (the estimate is kept inside it)
    and the uncertainty. ``uncertainty_s`` is a standard (1-sigma) uncertainty: the noise term
@@ -41,7 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FlashEvents", "FlashFeatures", "detect_flashes", "luma_grid"]
+from flexsync.robust import robust_sigma
+
+__all__ = ["FlashEvents", "FlashFeatures", "FlashOptions", "detect_flashes", "luma_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,30 @@ _SKIP_SIGMAS = 5.0
 _N_CANDIDATE_CELLS = 24
 # Cells whose frame-to-frame changes are ranked together (bounds that step's memory on long videos).
 _CELL_BLOCK = 128
+
+
+@dataclass(frozen=True)
+class FlashOptions:
+    """How ``detect_flashes`` picks and times LED flashes.
+
+    ``max_events``: at most this many flashes are returned, the best, in time order (2: start and
+    end). ``min_score_sigmas``: minimum pulse amplitude in units of the cell's local noise (6).
+    ``codec_sigma_fraction``: standard error of a frame's normalised LED brightness from lossy
+    coding, as a fraction of the on-off step (0.035, measured on H.264 at the generator's rate; 0
+    for lossless frames); it sets the floor of ``uncertainty_s``: ``codec_sigma_fraction * exposure_s``.
+    """
+
+    max_events: int = 2
+    min_score_sigmas: float = 6.0
+    codec_sigma_fraction: float = 0.035
+
+    def __post_init__(self) -> None:
+        if int(self.max_events) != self.max_events or self.max_events < 1:
+            raise ValueError(f"FlashOptions: max_events must be an integer >= 1, got {self.max_events}")
+        if not self.min_score_sigmas > 0:
+            raise ValueError(f"FlashOptions: min_score_sigmas must be > 0, got {self.min_score_sigmas}")
+        if not 0 <= self.codec_sigma_fraction < 0.5:
+            raise ValueError(f"FlashOptions: codec_sigma_fraction must be in [0, 0.5), got {self.codec_sigma_fraction}")
 
 
 def luma_grid(frames: np.ndarray, grid_rows: int, grid_cols: int) -> np.ndarray:
@@ -210,13 +236,11 @@ def detect_flashes(
     *,
     exposure_s: float,
     pulse_s: float,
-    max_events: int = 2,
-    min_score: float = 6.0,
-    codec_sigma: float = 0.035,
+    options: FlashOptions = FlashOptions(),
     grid_shape: tuple[int, int] | None = None,
     stream: str | None = None,
 ) -> FlashEvents:
-    """Find up to ``max_events`` LED flashes and time their onsets to a fraction of a frame.
+    """Find up to ``options.max_events`` LED flashes and time their onsets to a fraction of a frame.
 
     Parameters
     ----------
@@ -229,14 +253,8 @@ def detect_flashes(
         Exposure time of one frame, seconds (at most about the frame interval).
     pulse_s : float
         Duration of the LED pulse, seconds.
-    max_events : int
-        At most this many flashes are returned (the best, in time order).
-    min_score : float
-        Minimum pulse amplitude in units of the cell's local noise (6).
-    codec_sigma : float
-        Standard error of a frame's normalised LED brightness from lossy coding, as a fraction
-        of the on-off step (0.035, measured on H.264 at the generator's rate; 0 for lossless
-        frames). It sets the floor of ``uncertainty_s``: ``codec_sigma * exposure_s``.
+    options : FlashOptions
+        How many flashes, the minimum pulse score and the coding error.
     grid_shape : (rows, cols), optional
         Needed with a plain array to merge neighbouring cells; taken from ``FlashFeatures``.
     stream : str, optional
@@ -261,13 +279,12 @@ def detect_flashes(
         )
     if exposure_s <= 0 or pulse_s <= 0:
         raise ValueError(f"stream {name}: exposure_s and pulse_s must be > 0, got {exposure_s}, {pulse_s}")
-    if not 0 <= codec_sigma < 0.5:
-        raise ValueError(f"stream {name}: codec_sigma must be in [0, 0.5), got {codec_sigma}")
     if t.size >= 2 and not np.all(np.diff(t) > 0):
         raise ValueError(f"stream {name}: frame timestamps must be strictly increasing (presentation order)")
     if t.size < 2 * _OFF_FRAMES:
         return _no_flash(grid_shape)
 
+    max_events, min_score, codec_sigma = options.max_events, options.min_score_sigmas, options.codec_sigma_fraction
     x = x_all.astype(np.float32, copy=False)
     dt = float(np.median(np.diff(t)))
     scores, s = _pulse_scores(x, t, pulse_s, tol_s=2.0 * dt, max_events=max_events, min_score=min_score)
@@ -556,7 +573,7 @@ def _robust_noise(diffs: np.ndarray) -> float:
     """Frame noise (luma) from frame-to-frame changes: MAD / sqrt(2); differences cancel slow drift."""
     if diffs.size < 3:
         return 0.0
-    return 1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / np.sqrt(2.0)
+    return robust_sigma(diffs) / np.sqrt(2.0)
 
 
 def _edge_levels(lum: np.ndarray, rise: int, fall: int) -> _Levels:
@@ -684,7 +701,7 @@ def _solve_edges(
     *,
     skip: float,
 ) -> dict[str, float] | None:
-    """Onset interval from both edges with brightness errors of frame noise and ``codec_sigma``."""
+    """Onset interval from both edges with brightness errors of frame noise and ``codec_sigma`` (step fraction)."""
     n = t.size
     amp_on, amp_off = lv.amp_on, lv.amp_off
     # Standard error of a normalised brightness: frame noise (the frame and the level it is

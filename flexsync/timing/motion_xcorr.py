@@ -8,10 +8,10 @@ still be recovered by cross-correlating one of these motion signals with the ref
    difference of the staged cell luma, per second, placed between the two exposures' middles,
    LED cells left out), ``joint_speed`` (mean 3D joint speed, short occlusion gaps bridged) and
    ``emg_activity`` (mean envelope).
-2. ``fit_by_motion`` puts both signals on one uniform grid (``rate_hz``), band-passes them
-   (zero phase, so no delay) and z-scores them, so neither slow trends nor units matter, then
-   finds the lag that maximises the normalised cross-correlation within ``+-max_offset_s``
-   (sub-sample by a parabola through the peak). The lag is the offset of
+2. ``fit_by_motion`` puts both signals on one uniform grid (``MotionFitOptions.grid_rate_hz``),
+   band-passes them (zero phase, so no delay) and z-scores them, so neither slow trends nor
+   units matter, then finds the lag that maximises the normalised cross-correlation within
+   ``+-max_offset_s`` (sub-sample by a parabola through the peak). The lag is the offset of
    ``t_ref = offset + (1 + drift) * t_dev``.
 3. The device signal is cut into ``windows`` windows, each correlated again near the global lag;
    the spread of their lags is the fit's residual, and when the windows' centres lie far enough
@@ -28,24 +28,14 @@ similar repetitions gives competing peaks one repetition apart), damped by the w
 disagreement. A motion lag carries the feature's own timing bias (EMG activity precedes
 movement by its electromechanical delay, image motion weights joints by their size on screen),
 so this is a fallback: the model says so (method "motion-xcorr", notes) and its
-``event_uncertainty_s`` is never below half a grid sample. Pure numpy/scipy, no I/O.
+``event_uncertainty_s`` is never below half a grid sample.
 
-Where the fallback's error comes from (measured against the generator's truth, issue 5). The
-time stamps are right: mocap joint speed resampled at each frame's exposure middle and fitted
-like the energy lands within 0.4 ms of the truth. Two biases of the fit itself, ~1-14 ms on
-identical motion, are removed: the band-pass's edge transients differ between two signals that
-start or stop at different moments of the motion (``_common_span_lag`` filters both anew over
-the stretch they share), and normalising by the whole signals rewards overlapping rest (the
-peak is placed on the correlation over the overlap). What remains is what the two features see:
-mean 3D joint speed weighs every joint alike and counts motion along the optical axis, while
-the image energy comes from what the view shows, large and near. Joints differ in phase by
-tens of ms (a lifter with a side bias moves one arm ~65 ms ahead of the other; benchmark
-recordings S01_A08, S01_A17) and a side view sees mostly the near arm. A mixture of two arms
-with other weights is, to the correlation, nearly the same signal shifted, so weights and lag
-cannot be told apart from these two signals: data-fitted weightings (per body part, per side,
-per axis, power laws, a fitted view direction) moved the errors around without removing them.
-Only knowing the view helps: ``joint_speed(..., view_axis=)`` drops the unseen depth motion;
-occlusion would need the body model or 2D keypoints from the video.
+Two biases of the fit itself are removed: band-pass edge transients (``_common_span_lag``
+filters both signals anew over the stretch they share) and the lean towards overlapping rest
+(the peak is placed on the correlation over the overlap, ``_overlap_correlation``). What remains
+is what the two features see; a calibrated view's optical axis (``joint_speed(..., view_axis=)``)
+removes the depth motion the camera cannot see. Measurements behind these choices:
+docs/sync-notes.md. Pure numpy/scipy, no I/O.
 """
 
 from __future__ import annotations
@@ -59,9 +49,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage, signal
 
-from flexsync.timing.clock_model import ClockModel, ClockSegmentFit, detect_clock_resets
+from flexsync.timing.clock_model import ClockModel, ClockSegmentFit, clock_segments
 
-__all__ = ["emg_activity", "fit_by_motion", "joint_speed", "motion_agreement", "video_motion_energy"]
+__all__ = [
+    "MotionEnergyOptions",
+    "MotionFitOptions",
+    "emg_activity",
+    "fit_by_motion",
+    "joint_speed",
+    "motion_agreement",
+    "video_motion_energy",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +71,82 @@ _MAX_FRAME_GAP_INTERVALS = 4.0
 _MIN_SPAN_S = 3.0
 # Time scale (s) at which the window disagreement halves the confidence: one 60 fps frame.
 _CONFIDENCE_FRAME_S = 1.0 / 60.0
+
+
+@dataclass(frozen=True)
+class MotionEnergyOptions:
+    """How ``video_motion_energy`` keeps blinking cells and key-frame spikes out of the motion energy.
+
+    ``flash_share``: cells whose ``_FLASH_STEPS`` (8) largest steps carry more than this share of
+    all their change are left out: a sync LED (or anything that blinks a few times) rather than a
+    moving body, which spreads its change over many frames (0.5)... ``flash_min_step_luma``: ...if
+    their largest step reaches this many luma levels (10): a static cell's coding noise is
+    concentrated in a few frames too, but small, and is kept. ``spike_frames``: length of a running
+    median over frame pairs (5; 1 = none); it removes one-frame spikes that are not motion (an
+    H.264 key frame nudges every cell at once, about once a second).
+    """
+
+    flash_share: float = 0.5
+    flash_min_step_luma: float = 10.0
+    spike_frames: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.flash_share <= 1:
+            raise ValueError(f"MotionEnergyOptions: flash_share must be in (0, 1], got {self.flash_share}")
+        if not self.flash_min_step_luma >= 0:
+            raise ValueError(f"MotionEnergyOptions: flash_min_step_luma must be >= 0, got {self.flash_min_step_luma}")
+        if int(self.spike_frames) != self.spike_frames or self.spike_frames < 1:
+            raise ValueError(f"MotionEnergyOptions: spike_frames must be an integer >= 1, got {self.spike_frames}")
+
+
+@dataclass(frozen=True)
+class MotionFitOptions:
+    """How ``fit_by_motion`` (and ``motion_agreement``) grid, filter and search two motion signals.
+
+    ``max_offset_s``: offsets searched, ``prior_offset_s +- max_offset_s`` (6.0 s).
+    ``grid_rate_hz``: rate of the common grid (100 Hz); the lag is refined below one grid step.
+    ``windows``: windows the device signal is cut into for the residuals and the drift (2).
+    ``band_hz``: zero-phase Butterworth band-pass applied to both signals ((0.05, 1.0) Hz; low 0:
+    low-pass only): slow trends out, and everything faster than the repetitions' own rhythm, where
+    the features disagree most (image motion weights the moving parts by their size on screen,
+    quantises slow motion and aliases with the cell grid).
+    ``min_drift_span_s``: the drift is fitted only when the first and last window centres are at
+    least this far apart (120 s); otherwise it is 0 and noted.
+    ``window_search_s``: each window's lag is searched within this of the whole-segment lag (0.25 s).
+    ``reset_gap_s``: forward timestamp gaps longer than this (and 10 intervals) are clock resets (1.0 s).
+    ``reset_continuity``: True (default): a reset jumps the counter while the samples go on (one
+    sample interval between the last sample before and the first after), so the jumps are taken
+    out and the whole recording is correlated at once; the segments share one lag and drift.
+    False: every segment is searched on its own within ``prior_offset_s +- max_offset_s`` (a
+    recording paused at the reset); a segment with too little motion then follows its neighbour
+    by continuity.
+    ``max_gap_s``: signal gaps longer than this (0.5 s) are not interpolated over: they count as no data.
+    """
+
+    max_offset_s: float = 6.0
+    grid_rate_hz: float = 100.0
+    windows: int = 2
+    band_hz: tuple[float, float] = (0.05, 1.0)
+    min_drift_span_s: float = 120.0
+    window_search_s: float = 0.25
+    reset_gap_s: float = 1.0
+    reset_continuity: bool = True
+    max_gap_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        positive = ("max_offset_s", "grid_rate_hz", "window_search_s", "reset_gap_s", "max_gap_s")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"MotionFitOptions: {name} must be > 0, got {getattr(self, name)}")
+        if int(self.windows) != self.windows or self.windows < 1:
+            raise ValueError(f"MotionFitOptions: windows must be an integer >= 1, got {self.windows}")
+        if not self.min_drift_span_s >= 0:
+            raise ValueError(f"MotionFitOptions: min_drift_span_s must be >= 0, got {self.min_drift_span_s}")
+        low, high = self.band_hz
+        if not 0 <= low < high < self.grid_rate_hz / 2:
+            raise ValueError(
+                f"MotionFitOptions: band_hz must satisfy 0 <= low < high < grid_rate_hz / 2, got {self.band_hz}"
+            )
 
 
 @dataclass(frozen=True)
@@ -107,9 +181,7 @@ def video_motion_energy(
     *,
     exposure_s: float = 0.0,
     exclude_cells: Sequence[int] = (),
-    flash_concentration: float = 0.5,
-    flash_min_step: float = 10.0,
-    spike_frames: int = 5,
+    options: MotionEnergyOptions = MotionEnergyOptions(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frame-difference motion energy of a video from its per-frame cell luma.
 
@@ -124,16 +196,8 @@ def video_motion_energy(
         exposure middles, ``(t_k + t_k+1) / 2 + exposure_s / 2`` (0: at the PTS midpoint).
     exclude_cells : sequence of int
         Flat (row-major) cell indices to leave out, e.g. the LED cells the flash detector found.
-    flash_concentration : float
-        Cells whose ``_FLASH_STEPS`` (8) largest steps carry more than this share of all their
-        change are left out too: a sync LED (or anything that blinks a few times) rather than a
-        moving body, which spreads its change over many frames (0.5)...
-    flash_min_step : float
-        ...if their largest step reaches this many luma levels (10): a static cell's coding
-        noise is concentrated in a few frames too, but small, and is kept.
-    spike_frames : int
-        Length of a running median over frame pairs (5; 1 = none). It removes one-frame spikes
-        that are not motion: an H.264 key frame nudges every cell at once, about once a second.
+    options : MotionEnergyOptions
+        Which blinking cells are left out too, and the spike filter.
 
     Returns
     -------
@@ -166,13 +230,17 @@ def video_motion_energy(
     total = steps.sum(axis=0)
     k = min(_FLASH_STEPS, steps.shape[0])
     top = np.partition(steps, steps.shape[0] - k, axis=0)[steps.shape[0] - k :].sum(axis=0)
-    blinking = (top > flash_concentration * total) & (steps.max(axis=0) >= flash_min_step) & (steps.shape[0] > 4 * k)
+    blinking = (
+        (top > options.flash_share * total)
+        & (steps.max(axis=0) >= options.flash_min_step_luma)
+        & (steps.shape[0] > 4 * k)
+    )
     keep &= ~blinking
     if not keep.any():
         raise ValueError("video_motion_energy: every cell was excluded (nothing left to measure motion on)")
     energy = steps[:, keep].mean(axis=1) / dt
-    if spike_frames > 1:
-        energy = ndimage.median_filter(energy, size=spike_frames, mode="nearest")
+    if options.spike_frames > 1:
+        energy = ndimage.median_filter(energy, size=int(options.spike_frames), mode="nearest")
     energy[dt > _MAX_FRAME_GAP_INTERVALS * float(np.median(dt))] = np.nan
     return 0.5 * (t[:-1] + t[1:]) + 0.5 * float(exposure_s), energy
 
@@ -195,10 +263,8 @@ def joint_speed(
     ``view_axis``: a camera's optical axis in the joints' frame (any length). A camera does not
     see motion along its optical axis, so when the axis is known (a calibrated view) only the
     velocity perpendicular to it is counted (a distant-camera approximation: perspective scaling
-    by depth is left out). Measured on benchmark recordings (A08, A17): against 3D speed a frontal
-    view's clock came out 8-11 ms early (part of the arms' path runs towards the camera, unseen);
-    against the speed perpendicular to its axis, within 2 ms. Side views gain little: there the
-    far arm is hidden, which no joint-speed signal can know (see the module notes).
+    by depth is left out). It matters most for a frontal view, where much of the arms' path runs
+    towards the camera; occlusion (a side view's far arm) it cannot model (docs/sync-notes.md).
 
     Parameters
     ----------
@@ -279,17 +345,9 @@ def fit_by_motion(
     reference_signal: np.ndarray,
     *,
     reference: str,
-    max_offset_s: float = 6.0,
-    rate_hz: float = 100.0,
     prior_offset_s: float | None = None,
-    windows: int = 2,
-    band_hz: tuple[float, float] = (0.05, 1.0),
-    min_drift_span_s: float = 120.0,
-    window_search_s: float = 0.25,
     device_timestamps_s: np.ndarray | None = None,
-    reset_gap_s: float = 1.0,
-    reset_continuity: bool = True,
-    max_gap_s: float = 0.5,
+    options: MotionFitOptions = MotionFitOptions(),
 ) -> ClockModel:
     """Fit ``t_ref = offset + (1 + drift) * t_dev`` by cross-correlating two motion signals.
 
@@ -302,38 +360,13 @@ def fit_by_motion(
         ``joint_speed``, ``emg_activity``); NaN marks unusable samples.
     reference_t, reference_signal : (M,) float arrays
         A motion feature of the reference stream on the reference clock.
-    max_offset_s : float
-        Offsets searched: ``prior_offset_s +- max_offset_s`` (s; 6.0).
-    rate_hz : float
-        Rate of the common grid (Hz; 100). The lag is refined below one grid step.
     prior_offset_s : float, optional
         Expected offset (s), e.g. from container start times; default 0.
-    windows : int
-        Windows the device signal is cut into for the residuals and the drift (2).
-    band_hz : (low, high)
-        Zero-phase Butterworth band-pass applied to both signals (Hz; 0.05-1): slow trends out,
-        and everything faster than the repetitions' own rhythm, where the features disagree most
-        (image motion weights the moving parts by their size on screen, quantises slow motion and
-        aliases with the cell grid; measured: the 1 Hz top halves the worst errors of 4 Hz).
-    min_drift_span_s : float
-        The drift is fitted only when the first and last window centres are at least this far
-        apart (s; 120); otherwise it is 0 and noted.
-    window_search_s : float
-        Each window's lag is searched within this of the whole-segment lag (s; 0.25).
     device_timestamps_s : array, optional
         The stream's own timestamps (e.g. frame PTS): they set the segments' bounds and reveal
         clock resets (default: ``device_t``); each clock segment gets its own offset (and drift).
-    reset_gap_s : float
-        Forward gaps longer than this (and 10 intervals) are clock resets (s; 1.0).
-    reset_continuity : bool
-        True (default): a reset jumps the counter while the samples go on (one sample interval
-        between the last sample before and the first after), so the jumps are taken out and the
-        whole recording is correlated at once; the segments share one lag and drift. False:
-        every segment is searched on its own within ``prior_offset_s +- max_offset_s`` (a
-        recording paused at the reset); a segment with too little motion then follows its
-        neighbour by continuity.
-    max_gap_s : float
-        Signal gaps longer than this (s; 0.5) are not interpolated over: they count as no data.
+    options : MotionFitOptions
+        Search range, grid, band, windows, drift span and how clock resets are bridged.
 
     Returns
     -------
@@ -345,41 +378,18 @@ def fit_by_motion(
     """
     dev_t, dev_x = _series(device_t, device_signal, "device", stream)
     ref_t, ref_x = _series(reference_t, reference_signal, "reference", stream)
-    if not rate_hz > 0 or not max_offset_s > 0 or windows < 1:
-        raise ValueError(
-            f"stream {stream}: need rate_hz > 0, max_offset_s > 0 and windows >= 1, "
-            f"got {rate_hz}, {max_offset_s}, {windows}"
-        )
-    low, high = band_hz
-    if not 0 <= low < high < rate_hz / 2:
-        raise ValueError(f"stream {stream}: band_hz must satisfy 0 <= low < high < rate_hz / 2, got {band_hz}")
     ts = dev_t if device_timestamps_s is None else np.asarray(device_timestamps_s, dtype=np.float64).reshape(-1)
-    bounds = _segment_bounds(ts, reset_gap_s)
-    ref_grid = _Grid.build(ref_t, ref_x, rate_hz, band_hz, max_gap_s)
+    # A single timestamp says nothing about segments: one unbounded segment, as with none.
+    bounds, _ = clock_segments(ts if ts.size >= 2 else None, reset_gap_s=options.reset_gap_s)
+    ref_grid = _Grid.of(ref_t, ref_x, options)
     if ref_grid is None:
         return _nominal(stream, reference, bounds, "reference signal has no usable motion")
 
     step = float(np.median(np.diff(ts))) if ts.size > 1 else 0.0
     prior = 0.0 if prior_offset_s is None else float(prior_offset_s)
     notes: list[str] = []
-    if len(bounds) > 1 and reset_continuity:
-        stitched = _fit_stitched(
-            stream,
-            dev_t,
-            dev_x,
-            ref_grid,
-            bounds,
-            step,
-            prior,
-            max_offset_s,
-            windows,
-            window_search_s,
-            min_drift_span_s,
-            rate_hz,
-            band_hz,
-            max_gap_s,
-            notes,
-        )
+    if len(bounds) > 1 and options.reset_continuity:
+        stitched = _fit_stitched(stream, dev_t, dev_x, ref_grid, bounds, step, prior, options, notes)
         if stitched is not None:
             fits_c, conf_c = stitched
             notes.insert(0, "clock from motion cross-correlation (no usable sync events)")
@@ -388,23 +398,11 @@ def fit_by_motion(
     confidences: list[float] = []
     for k, (start, end) in enumerate(bounds):
         sel = (dev_t >= start) & (dev_t <= end)
-        grid = _Grid.build(dev_t[sel], dev_x[sel], rate_hz, band_hz, max_gap_s)
+        grid = _Grid.of(dev_t[sel], dev_x[sel], options)
         if grid is None:
             fits.append(None)
             continue
-        fit, conf = _fit_segment(
-            stream,
-            k,
-            grid,
-            ref_grid,
-            (start, end),
-            prior,
-            max_offset_s,
-            windows,
-            window_search_s,
-            min_drift_span_s,
-            notes,
-        )
+        fit, conf = _fit_segment(stream, k, grid, ref_grid, (start, end), prior, options, notes)
         fits.append(fit)
         confidences.append(conf)
     if not confidences:
@@ -425,24 +423,23 @@ def motion_agreement(
     *,
     drift: float = 0.0,
     search_s: float = 0.1,
-    rate_hz: float = 100.0,
-    band_hz: tuple[float, float] = (0.05, 1.0),
-    max_gap_s: float = 0.5,
+    options: MotionFitOptions = MotionFitOptions(),
 ) -> float:
     """How well a candidate clock map lines up two motion signals: the normalised correlation peak.
 
     The device signal is sent to the reference clock by ``t_ref = offset_s + (1 + drift) * t``
     and correlated with the reference signal over lags within ``+-search_s`` (s; 0.1), so two
     hypotheses seconds apart (a clock reset vs a pause, say) can be told apart even when a free
-    search over +-6 s would lock onto the wrong repetition. Returns the peak in [-1, 1], or NaN
-    when either signal has too little usable motion (under ~3 s).
+    search over +-6 s would lock onto the wrong repetition. The grid, band and gap rule are
+    ``options``' (its search settings are not used). Returns the peak in [-1, 1], or NaN when
+    either signal has too little usable motion (under ~3 s).
     """
     dev_t, dev_x = _series(device_t, device_signal, "device", "motion_agreement")
     ref_t, ref_x = _series(reference_t, reference_signal, "reference", "motion_agreement")
     if dev_t.size == 0:
         return math.nan
-    dev = _Grid.build(offset_s + (1.0 + drift) * dev_t, dev_x, rate_hz, band_hz, max_gap_s)
-    ref = _Grid.build(ref_t, ref_x, rate_hz, band_hz, max_gap_s)
+    dev = _Grid.of(offset_s + (1.0 + drift) * dev_t, dev_x, options)
+    ref = _Grid.of(ref_t, ref_x, options)
     if dev is None or ref is None:
         return math.nan
     return _lag(dev, ref, centre_s=0.0, search_s=search_s).peak
@@ -455,13 +452,12 @@ def _fit_segment(
     ref_grid: _Grid,
     bounds: tuple[float, float],
     centre_s: float,
-    max_offset_s: float,
-    windows: int,
-    window_search_s: float,
-    min_drift_span_s: float,
+    options: MotionFitOptions,
     notes: list[str],
 ) -> tuple[ClockSegmentFit, float]:
     """One clock segment: the whole-segment lag, window lags, drift if the span allows; and its confidence."""
+    max_offset_s, windows, window_search_s = options.max_offset_s, options.windows, options.window_search_s
+    min_drift_span_s = options.min_drift_span_s
     whole = _lag(grid, ref_grid, centre_s=centre_s, search_s=max_offset_s)
     if whole.at_edge:
         notes.append(f"segment {k}: correlation peak at the edge of the search range (+-{max_offset_s} s)")
@@ -510,13 +506,7 @@ def _fit_stitched(
     bounds: list[tuple[float, float]],
     step_s: float,
     prior_s: float,
-    max_offset_s: float,
-    windows: int,
-    window_search_s: float,
-    min_drift_span_s: float,
-    rate_hz: float,
-    band_hz: tuple[float, float],
-    max_gap_s: float,
+    options: MotionFitOptions,
     notes: list[str],
 ) -> tuple[tuple[ClockSegmentFit, ...], float] | None:
     """All segments at once, assuming sample continuity across the resets (the counter jumped, the
@@ -525,13 +515,11 @@ def _fit_stitched(
     shifts = _continuity_shifts(bounds, step_s)
     starts = np.array([a for a, _ in bounds])
     seg = np.clip(np.searchsorted(starts, dev_t, side="right") - 1, 0, len(bounds) - 1)
-    grid = _Grid.build(dev_t - shifts[seg], dev_x, rate_hz, band_hz, max_gap_s)
+    grid = _Grid.of(dev_t - shifts[seg], dev_x, options)
     if grid is None:
         return None
     span = (bounds[0][0], bounds[-1][1] - float(shifts[-1]))
-    whole, conf = _fit_segment(
-        stream, 0, grid, ref_grid, span, prior_s, max_offset_s, windows, window_search_s, min_drift_span_s, notes
-    )
+    whole, conf = _fit_segment(stream, 0, grid, ref_grid, span, prior_s, options, notes)
     # t_ref = offset + (1 + drift) * (t_dev - shift_k) on segment k.
     fits = tuple(
         replace(whole, device_start_s=a, device_end_s=b, offset_s=whole.offset_s - (1.0 + whole.drift) * float(shift))
@@ -585,7 +573,7 @@ def _common_span_lag(device: _Grid, reference: _Grid, lag_s: float, search_s: fl
     A zero-phase filter is still a long one (the 0.05 Hz high-pass rings for tens of seconds), and
     at a signal's ends it sees only one side: two recordings that start or stop at different
     moments of the motion carry different edge transients, which lean the correlation peak by
-    several ms even for identical motion (measured: 4-14 ms on a camera starting mid-repetition).
+    several ms even for identical motion.
     Cut to the same stretch, both signals get the same transients. ``rounds`` repeats the cut at
     the improved lag; the lag is kept when the shared stretch is shorter than ``_MIN_SPAN_S``.
     """
@@ -666,7 +654,7 @@ def _overlap_correlation(reference: _Grid, device: _Grid) -> np.ndarray:
     Normalising by the whole signals' norms instead would reward overlap: the z-scored rest at a
     recording's ends is below its mean, so every extra rest sample that two signals share adds to
     the sum, and a device covering a different span than the reference is pulled towards the lag
-    that overlaps them most (measured: ~1 ms on the same motion sampled twice). Lags sharing less
+    that overlaps them most. Lags sharing less
     than ``_MIN_SPAN_S`` of known signal get 0.
     """
     r, d, kr, kd = reference.x, device.x, reference.known, device.known
@@ -706,6 +694,11 @@ class _Grid:
     known: np.ndarray
     raw: np.ndarray
     band_hz: tuple[float, float]
+
+    @classmethod
+    def of(cls, t: np.ndarray, x: np.ndarray, options: MotionFitOptions) -> _Grid | None:
+        """``build`` with the options' grid rate, band and gap rule."""
+        return cls.build(t, x, options.grid_rate_hz, options.band_hz, options.max_gap_s)
 
     @classmethod
     def build(
@@ -792,15 +785,6 @@ def _series(t: np.ndarray, x: np.ndarray, which: str, stream: str) -> tuple[np.n
     if tt.size >= 2 and not np.all(np.diff(tt) > 0):
         raise ValueError(f"stream {stream}: {which} times must be strictly increasing")
     return tt, xx
-
-
-def _segment_bounds(ts: np.ndarray, reset_gap_s: float) -> list[tuple[float, float]]:
-    if ts.size < 2:
-        return [(-math.inf, math.inf)]
-    rate = 1.0 / float(np.median(np.diff(ts)))
-    resets = detect_clock_resets(ts, nominal_rate_hz=rate, reset_gap_s=reset_gap_s)
-    edges = [0, *resets.tolist(), ts.size]
-    return [(float(ts[a]), float(ts[b - 1])) for a, b in itertools.pairwise(edges)]
 
 
 def _nominal(stream: str, reference: str, bounds: list[tuple[float, float]], why: str) -> ClockModel:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flexsync.robust import robust_sigma
+
 __all__ = ["PulseEvents", "detect_pulses"]
 
 logger = logging.getLogger(__name__)
@@ -44,10 +46,6 @@ class PulseEvents:
     @property
     def n(self) -> int:
         return int(self.onset_s.shape[0])
-
-    @property
-    def widths_s(self) -> np.ndarray:
-        return self.offset_s - self.onset_s
 
 
 def _empty(threshold: float = np.nan, low: float = np.nan, high: float = np.nan) -> PulseEvents:
@@ -145,7 +143,7 @@ def _levels(x: np.ndarray, width_samples: int, threshold: float | None) -> tuple
         low = float(np.median(lo_vals)) if lo_vals.size else held_low
         high = float(np.median(hi_vals)) if hi_vals.size else held_high
         return low, high, thr
-    noise = 1.4826 * float(np.median(np.abs(np.diff(x)))) / np.sqrt(2.0)
+    noise = robust_sigma(np.diff(x), center=0.0) / np.sqrt(2.0)
     spread = held_high - held_low
     if spread <= 0 or spread < _MIN_CONTRAST_SIGMA * noise:
         return held_low, held_high, None

@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from flexsync.timing import ClockModel, detect_clock_resets, fit_clock_model, identity_model
+from flexsync.timing import (
+    ClockFitOptions,
+    ClockModel,
+    EventTimes,
+    detect_clock_resets,
+    fit_clock_model,
+    identity_model,
+)
 
 
 def ref_of(t_dev: np.ndarray, offset: float, drift: float) -> np.ndarray:
@@ -19,7 +26,7 @@ def ref_of(t_dev: np.ndarray, offset: float, drift: float) -> np.ndarray:
 @pytest.mark.parametrize("drift", [-5e-5, 0.0, 3.3e-5])
 def test_two_events_exact(offset: float, drift: float) -> None:
     dev = np.array([0.7931, 24.3877])
-    m = fit_clock_model("emg", dev, ref_of(dev, offset, drift), reference="mocap", device_event_uncertainty_s=2e-5)
+    m = fit_clock_model("emg", EventTimes(dev, uncertainty_s=2e-5), ref_of(dev, offset, drift), reference="mocap")
     (seg,) = m.segments
     assert m.method == "events" and seg.n_events == 2
     assert abs(seg.drift - drift) < 1e-12
@@ -77,7 +84,7 @@ def test_missing_flash_matched_by_label() -> None:
     offset = 0.5
     ref = ref_of(np.array([0.7, 24.2]), offset, 0.0)
     m = fit_clock_model(
-        "cam4", [24.2], ref, reference="mocap", device_event_labels=["end"], reference_event_labels=["start", "end"]
+        "cam4", EventTimes([24.2], labels=["end"]), EventTimes(ref, labels=["start", "end"]), reference="mocap"
     )
     assert m.dropped_reference_events == (0,)
     assert m.segments[0].offset_s == pytest.approx(offset, abs=1e-12)
@@ -150,12 +157,11 @@ def test_identity_and_round_trip() -> None:
     ref = [ref_of(d, *truth[s]) + rng.normal(0, 1e-4) for d, s in zip(dev, seg_of, strict=True)]
     m = fit_clock_model(
         "cam1",
-        dev,
+        EventTimes(dev, uncertainty_s=1e-4),
         ref,
         reference="mocap",
         device_timestamps_s=ts,
         nominal_rate_hz=60.0,
-        device_event_uncertainty_s=1e-4,
     )
     for model in (ident, m):
         back = ClockModel.from_dict(json.loads(json.dumps(model.to_dict())))
@@ -218,7 +224,7 @@ def _reset_clock(jump_s: float):
 @pytest.mark.parametrize("mode", ["auto", "continuity"])
 def test_forward_reset_segment_without_events_uses_sample_continuity(mode):
     """One event before a forward reset of a 100 Hz hardware clock, none after: the second segment is
-    placed by sample continuity, within one interval of the truth (the old pause rule was off by the jump)."""
+    placed by sample continuity, within one interval of the truth; the pause rule is off by the whole jump."""
     from flexsync.synth.clocks import regular_device_times
 
     clock = _reset_clock(3.217)
@@ -232,7 +238,7 @@ def test_forward_reset_segment_without_events_uses_sample_continuity(mode):
         reference="ref",
         device_timestamps_s=ts,
         nominal_rate_hz=100.0,
-        forward_gap=mode,
+        options=ClockFitOptions(forward_gap=mode),
     )
     after = ts[ts >= clock.segments[1].device_start_s]
     error = np.abs(model.to_reference(after) - clock.to_true(after))
@@ -244,7 +250,7 @@ def test_forward_reset_segment_without_events_uses_sample_continuity(mode):
         reference="ref",
         device_timestamps_s=ts,
         nominal_rate_hz=100.0,
-        forward_gap="pause",
+        options=ClockFitOptions(forward_gap="pause"),
     )
     assert np.abs(pause.to_reference(after) - clock.to_true(after)).min() > 3.0
 
@@ -258,14 +264,14 @@ def test_forward_gap_auto_keeps_pause_for_jittered_stream_and_rejects_unknown_mo
     model = fit_clock_model("phone", dev, [3.0], reference="ref", device_timestamps_s=ts, nominal_rate_hz=30.0)
     assert model.segments[1].offset_s == model.segments[0].offset_s
     assert any("carried over" in n for n in model.notes)
-    with pytest.raises(ValueError, match="forward_gap must be"):
-        fit_clock_model("phone", dev, [3.0], reference="ref", device_timestamps_s=ts, forward_gap="guess")
+    with pytest.raises(ValueError, match="forward_gap must be 'auto', 'continuity' or 'pause', got 'guess'"):
+        ClockFitOptions(forward_gap="guess")
 
 
 @pytest.mark.parametrize("jump_s", [1.2, 2.9, 4.6])
 def test_physio_forward_resets_detected(jump_s):
-    """~1 Hz jittered physio (as the generator makes it): a jump of 1.2-5 s is a reset; the old
-    max(1 s, 10 intervals) = 10 s threshold found none."""
+    """~1 Hz jittered physio (as the generator makes it): a jump of 1.2-5 s is a reset, though it is
+    under the fixed max(1 s, 10 intervals) = 10 s rule: the jitter-based limit catches it."""
     from flexsync.synth.clocks import jittered_device_times
 
     clock = _reset_clock(jump_s)
@@ -316,7 +322,7 @@ def test_continuity_step_intervals_places_the_segment_after_a_reset(
         reference="mocap",
         device_timestamps_s=ts,
         nominal_rate_hz=rate,
-        continuity_step_intervals=step_intervals,
+        options=ClockFitOptions(continuity_step_intervals=step_intervals),
     )
     assert [s.n_events for s in model.segments] == [1, 0]
     error_ms = (model.to_reference(after) - (offset_after + (1 + drift) * after)) * 1e3
@@ -325,3 +331,30 @@ def test_continuity_step_intervals_places_the_segment_after_a_reset(
     drift_ms = -drift * ((before[-1] - 3.0) + (after - jumped)) * 1e3
     np.testing.assert_allclose(error_ms, expected_ms + drift_ms, atol=2e-3)
     assert np.abs(drift_ms).max() < 0.25
+
+
+def test_options_and_event_times_are_validated() -> None:
+    with pytest.raises(ValueError, match="reset_gap_s must be > 0, got 0"):
+        ClockFitOptions(reset_gap_s=0)
+    with pytest.raises(ValueError, match="match_tolerance_s must be > 0"):
+        ClockFitOptions(match_tolerance_s=-1.0)
+    with pytest.raises(ValueError, match="continuity_step_intervals must be finite and >= 0"):
+        ClockFitOptions(continuity_step_intervals=math.inf)
+    with pytest.raises(ValueError, match="uncertainty_s has 3 values for 2 events"):
+        EventTimes([1.0, 2.0], uncertainty_s=[1e-4, 1e-4, 1e-4])
+    with pytest.raises(ValueError, match="labels has 1 values for 2 events"):
+        EventTimes([1.0, 2.0], labels=["start"])
+    events = EventTimes([1.0, 2.0], uncertainty_s=1e-4, labels=("start", "end"))
+    assert events.n == 2 and events.labels == ("start", "end")
+    np.testing.assert_array_equal(events.uncertainty_s, [1e-4, 1e-4])
+    assert np.isnan(EventTimes([1.0]).uncertainty_s).all() and EventTimes.of(events) is events
+
+
+def test_match_tolerance_decides_unlabelled_pairing() -> None:
+    """Unlabelled events pair under one common offset only within ``match_tolerance_s``."""
+    dev, ref = [1.0, 11.0, 30.0], [1.5, 11.7]  # 0.5 s then 0.7 s apart: one offset cannot pair both at 0.1 s
+    tight = fit_clock_model("cam1", dev, ref, reference="mocap", options=ClockFitOptions(match_tolerance_s=0.1))
+    loose = fit_clock_model("cam1", dev, ref, reference="mocap", options=ClockFitOptions(match_tolerance_s=0.5))
+    assert sum(s.n_events for s in tight.segments) == 1 and tight.method == "events+offset-only"
+    assert sum(s.n_events for s in loose.segments) == 2 and loose.method == "events"
+    assert loose.segments[0].drift == pytest.approx(0.02, abs=1e-12)

@@ -4,7 +4,7 @@ The renderer stands in for a camera: a dark noisy room, a bright blob moving lik
 lamp that switches on, a bright patch lit for 0.4 s (the wrong duration for the LED), and a
 5 px LED disc whose brightness is the fraction of each frame's exposure during which the LED
 was on. PTS are the start of each exposure on the device clock; dropped frames are removed.
-The frames are not encoded, so the detector is told so (``codec_sigma=0``): its uncertainty is
+The frames are not encoded, so the detector is told so (``codec_sigma_fraction=0``): its uncertainty is
 then the frame noise alone, and ``uncertainty_s`` is a standard (1-sigma) uncertainty.
 """
 
@@ -15,10 +15,11 @@ import logging
 import numpy as np
 import pytest
 
-from flexsync.timing import FlashFeatures, detect_flashes, luma_grid
+from flexsync.timing import FlashFeatures, FlashOptions, detect_flashes, luma_grid
 
 H, W = 90, 160
 LED_YX = (12, 145)
+LOSSLESS = FlashOptions(codec_sigma_fraction=0.0)  # frames here are drawn, not coded
 
 
 def render(
@@ -81,7 +82,7 @@ def test_exposure_equals_interval_sub_ms(seed: int, drop_at_onset: bool) -> None
     drops = [first_partial, 250] if drop_at_onset else [first_partial - 20, 250]  # two dropped frames
     pts = np.delete(pts, drops)
     frames = render(rng, pts, exposure_s=1 / 60, onsets_s=tuple(onsets), pulse_s=pulse)
-    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, codec_sigma=0.0)
+    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, options=LOSSLESS)
     assert ev.n == 2 and ev.which == ("start", "end")
     err = ev.onset_s - onsets
     assert np.max(np.abs(err)) < 5e-4
@@ -103,7 +104,7 @@ def test_short_exposure_edge_in_gap_is_honest(seed: int) -> None:
     pts, onsets, pulse = camera(rng, drift=-2e-5, offset=0.5)
     pts = np.delete(pts, [100, 301])
     frames = render(rng, pts, exposure_s=1 / 120, onsets_s=tuple(onsets), pulse_s=pulse)
-    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 120, pulse_s=0.1, codec_sigma=0.0)
+    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 120, pulse_s=0.1, options=LOSSLESS)
     assert ev.n == 2
     err = np.abs(ev.onset_s - onsets)
     assert np.all(err < 0.5 / 60)
@@ -126,7 +127,7 @@ def test_variable_frame_rate_phone(seed: int) -> None:
     onsets = (1.0 + rng.uniform(0, 1 / 30), 5.0 + rng.uniform(0, 1 / 30))
     exposure = 0.03
     frames = render(rng, pts, exposure_s=exposure, onsets_s=onsets, pulse_s=0.1)
-    ev = detect_flashes(features_of(frames), pts, exposure_s=exposure, pulse_s=0.1, codec_sigma=0.0)
+    ev = detect_flashes(features_of(frames), pts, exposure_s=exposure, pulse_s=0.1, options=LOSSLESS)
     assert ev.n == 2
     err = np.abs(ev.onset_s - np.array(onsets))
     assert np.all(err <= 3.0 * ev.uncertainty_s)
@@ -134,14 +135,14 @@ def test_variable_frame_rate_phone(seed: int) -> None:
 
 
 def test_body_crossing_the_led_cells_often_does_not_hide_the_flashes() -> None:
-    """Regression (S02_A01_T1 cam3): a limb often crossing the LED's cells, with frame-to-frame
-    changes as large as the LED's partial steps, made the cell's whole-recording variability
-    swamp its flashes; the pulse is now scored against the noise around it."""
+    """A limb often crossing the LED's cells (as in S02_A01_T1 cam3), with frame-to-frame changes as
+    large as the LED's partial steps, does not hide the flashes: each pulse is scored against the
+    noise around it, not against the cell's whole-recording variability alone."""
     rng = np.random.default_rng(5)
     pts, onsets, pulse = camera(rng, drift=1e-5, offset=0.1)
     crossings = (0.1, 1.3, 2.2, 3.1, 4.0, 5.1)
     frames = render(rng, pts, exposure_s=1 / 60, onsets_s=tuple(onsets), pulse_s=pulse, crossings_s=crossings)
-    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, codec_sigma=0.0)
+    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, options=LOSSLESS)
     assert ev.n == 2 and ev.which == ("start", "end")
     err = np.abs(ev.onset_s - onsets)
     assert np.all(err < 5e-4) and np.all(err <= 3.0 * ev.uncertainty_s)
@@ -156,7 +157,7 @@ def test_view_missing_end_flash_returns_one_event(caplog: pytest.LogCaptureFixtu
     onsets = (1.0 + rng.uniform(0, 1 / 60),)
     frames = render(rng, pts, exposure_s=1 / 60, onsets_s=onsets, pulse_s=0.1)
     with caplog.at_level(logging.INFO, logger="flexsync.timing.flash"):
-        ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, codec_sigma=0.0, stream="cam3")
+        ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, options=LOSSLESS, stream="cam3")
     assert ev.n == 1 and ev.which == ("start",)
     assert abs(ev.onset_s[0] - onsets[0]) < 5e-4
     assert "stream cam3: only one LED flash found (start" in caplog.text
@@ -167,7 +168,7 @@ def test_view_missing_start_flash_says_end() -> None:
     pts = np.arange(360) / 60.0
     onsets = (5.0 + rng.uniform(0, 1 / 60),)
     frames = render(rng, pts, exposure_s=1 / 60, onsets_s=onsets, pulse_s=0.1)
-    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, codec_sigma=0.0)
+    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, options=LOSSLESS)
     assert ev.n == 1 and ev.which == ("end",)
     assert abs(ev.onset_s[0] - onsets[0]) < 5e-4
 
@@ -176,7 +177,7 @@ def test_body_lamp_and_wrong_flash_alone_are_not_flashes() -> None:
     rng = np.random.default_rng(40)
     pts = np.arange(360) / 60.0
     frames = render(rng, pts, exposure_s=1 / 60, onsets_s=(), pulse_s=0.1, led=False)
-    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, codec_sigma=0.0)
+    ev = detect_flashes(features_of(frames), pts, exposure_s=1 / 60, pulse_s=0.1, options=LOSSLESS)
     assert ev.n == 0 and ev.onset_s.shape == (0,)
 
 
@@ -210,3 +211,12 @@ def test_bad_inputs_raise() -> None:
         detect_flashes(np.zeros((20, 4)), np.r_[np.arange(10), np.arange(10)] / 60.0, exposure_s=0.01, pulse_s=0.1)
     with pytest.raises(ValueError, match="n_frames = 19 timestamps"):
         detect_flashes(np.zeros((20, 4)), np.arange(19) / 60.0, exposure_s=0.01, pulse_s=0.1)
+
+
+def test_flash_options_are_validated() -> None:
+    with pytest.raises(ValueError, match=r"codec_sigma_fraction must be in \[0, 0.5\), got 0.5"):
+        FlashOptions(codec_sigma_fraction=0.5)
+    with pytest.raises(ValueError, match="max_events must be an integer >= 1"):
+        FlashOptions(max_events=0)
+    with pytest.raises(ValueError, match="min_score_sigmas must be > 0"):
+        FlashOptions(min_score_sigmas=0.0)

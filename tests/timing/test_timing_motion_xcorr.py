@@ -22,9 +22,11 @@ from flexsync.synth.dataset import plan_subjects
 from flexsync.synth.motion import SetMotion, simulate_set
 from flexsync.synth.recording import LED_POSITION_LAB
 from flexsync.synth.render import FrameRenderer
-from flexsync.timing.clock_model import fit_clock_model
+from flexsync.timing.clock_model import ClockFitOptions, fit_clock_model
 from flexsync.timing.flash import luma_grid
 from flexsync.timing.motion_xcorr import (
+    MotionEnergyOptions,
+    MotionFitOptions,
     emg_activity,
     fit_by_motion,
     joint_speed,
@@ -123,9 +125,8 @@ def test_drift_recovered_from_a_long_recording() -> None:
     clock = DeviceClock.simple(2.5, 300e-6)
     dev_t, dev_speed = _mocap_speed(motion, clock, seed=7)
     assert dev_t[-1] > 40.0
-    model = fit_by_motion(
-        "phone", dev_t, dev_speed, ref_t, ref_speed, reference="mocap", windows=4, min_drift_span_s=20.0
-    )
+    options = MotionFitOptions(windows=4, min_drift_span_s=20.0)
+    model = fit_by_motion("phone", dev_t, dev_speed, ref_t, ref_speed, reference="mocap", options=options)
     (segment,) = model.segments
     true_drift = (1 + 300e-6) / (1 + 3e-6) - 1
     # Window lags scatter by a few ms (occlusions change which joints are averaged), so over ~34 s
@@ -153,7 +154,8 @@ def test_clock_reset_fitted_per_segment(squat: SetMotion, reference: tuple[np.nd
     err = _mapping_error_s(model, clock, dev_t)
     assert np.max(np.abs(err)) <= FRAME_S, err
     # Searched independently, the second segment (7 s of motion) is also found.
-    apart = fit_by_motion("emg", dev_t, dev_speed, *reference, reference="mocap", reset_continuity=False)
+    apart_options = MotionFitOptions(reset_continuity=False)
+    apart = fit_by_motion("emg", dev_t, dev_speed, *reference, reference="mocap", options=apart_options)
     assert np.max(np.abs(_mapping_error_s(apart, clock, dev_t))) <= FRAME_S
 
 
@@ -167,7 +169,8 @@ def test_segment_without_motion_carried_over_by_continuity(
     jumped = round(float(first.to_device(np.float64(true_at_reset))) + 3.0, 3)
     clock = DeviceClock((first, ClockSegment(jumped, true_at_reset - jumped, 0.0)))
     dev_t, dev_speed = _mocap_speed(squat, clock, seed=8)
-    model = fit_by_motion("cam2", dev_t, dev_speed, *reference, reference="mocap", reset_continuity=False)
+    options = MotionFitOptions(reset_continuity=False)
+    model = fit_by_motion("cam2", dev_t, dev_speed, *reference, reference="mocap", options=options)
     assert [s.n_events for s in model.segments] == [2, 0]
     assert any("continuity" in note for note in model.notes)
     err = _mapping_error_s(model, clock, dev_t)
@@ -190,14 +193,15 @@ def test_video_motion_energy_leaves_out_the_flash_and_places_pairs_between_expos
     grid = body.copy()
     grid[50:56, 5] += 150.0  # the LED: two flashes of 6 frames in cell 5
     grid[300:306, 5] += 150.0
-    t, energy = video_motion_energy(grid.reshape(n, 3, 4), pts, exposure_s=0.01, spike_frames=1)
+    no_spike_filter = MotionEnergyOptions(spike_frames=1)
+    t, energy = video_motion_energy(grid.reshape(n, 3, 4), pts, exposure_s=0.01, options=no_spike_filter)
     np.testing.assert_allclose(t, 0.5 * (pts[:-1] + pts[1:]) + 0.005, rtol=0, atol=1e-12)
     without_led = np.abs(np.diff(np.delete(body, 5, axis=1), axis=0)).mean(axis=1) / np.diff(pts)
     np.testing.assert_allclose(energy, without_led, rtol=1e-5)
     # Named cells are left out too; a gap (a clock reset) gives NaN, not a tiny energy.
     pts_gap = pts.copy()
     pts_gap[250:] += 3.0
-    _, named = video_motion_energy(grid, pts_gap, exclude_cells=[5, 6], spike_frames=1)
+    _, named = video_motion_energy(grid, pts_gap, exclude_cells=[5, 6], options=no_spike_filter)
     assert np.isnan(named[249]) and np.isfinite(np.delete(named, 249)).all()
     expected = np.abs(np.diff(np.delete(body, [5, 6], axis=1), axis=0)).mean(axis=1) / np.diff(pts_gap)
     np.testing.assert_allclose(np.delete(named, 249), np.delete(expected, 249), rtol=1e-5)
@@ -235,8 +239,16 @@ def test_bad_inputs_name_the_problem() -> None:
         joint_speed(t, np.zeros((10, 21, 2)))
     with pytest.raises(ValueError, match="stream cam4: device times and signal differ"):
         fit_by_motion("cam4", t, t[:-1], t, t, reference="mocap")
-    with pytest.raises(ValueError, match="stream cam4: band_hz"):
-        fit_by_motion("cam4", t, t, t, t, reference="mocap", band_hz=(1.0, 60.0))
+    with pytest.raises(ValueError, match=r"band_hz must satisfy 0 <= low < high < grid_rate_hz / 2, got \(1.0, 60.0\)"):
+        MotionFitOptions(band_hz=(1.0, 60.0))
+    with pytest.raises(ValueError, match="windows must be an integer >= 1, got 0"):
+        MotionFitOptions(windows=0)
+    with pytest.raises(ValueError, match="max_gap_s must be > 0"):
+        MotionFitOptions(max_gap_s=0.0)
+    with pytest.raises(ValueError, match=r"flash_share must be in \(0, 1\]"):
+        MotionEnergyOptions(flash_share=1.5)
+    with pytest.raises(ValueError, match="spike_frames must be an integer >= 1"):
+        MotionEnergyOptions(spike_frames=0)
 
 
 @pytest.mark.parametrize("jump_s", [0.8, 2.5, 4.8])
@@ -264,7 +276,7 @@ def test_motion_agreement_tells_a_reset_from_a_pause(
             reference="mocap",
             device_timestamps_s=dev_t,
             nominal_rate_hz=150.0,
-            forward_gap=gap,
+            options=ClockFitOptions(forward_gap=gap),
         )
         seg = model.segments[1]
         scores[gap] = motion_agreement(dev_t[after], dev_speed[after], *reference, seg.offset_s, drift=seg.drift)
@@ -277,7 +289,7 @@ def test_motion_agreement_tells_a_reset_from_a_pause(
     assert math.isnan(motion_agreement(dev_t[:100], dev_speed[:100], *reference, 0.0))
 
 
-# -- issue 5: where the fallback's bias comes from ----------------------------------------------
+# -- where the fallback's bias comes from (docs/sync-notes.md) ---------------------------------
 #
 # A bar's edge moving across a row of cells, drawn as the renderer draws a frame (at the middle
 # of its exposure): each cell's mean luma is the share of it the bar covers, so the frame
@@ -333,7 +345,7 @@ def _edge_mocap(clock: DeviceClock, delays_s: tuple[float, ...] = (0.0,)) -> tup
 def test_energy_and_joint_speed_are_stamped_at_the_same_physical_time(
     rate_hz: float, exposure_s: float, jitter_s: float
 ) -> None:
-    """Hypothesis 1 of issue 5, refuted: energy at the middle of two exposure middles, speed at its
+    """The time stamps carry no bias: energy at the middle of two exposure middles, speed at its
     sample; the fit errs by < 1 ms (1.5 ms for the phone, whose jittered frames the 5-frame running
     median treats as even). Leaving the exposure out of the stamps errs by exposure / 2."""
     clock = DeviceClock.simple(2.3, 0.0)
@@ -352,7 +364,7 @@ def test_energy_and_joint_speed_are_stamped_at_the_same_physical_time(
 
 @pytest.mark.parametrize("offset_s", [1.2, 1.2037, 1.2071, -0.9953])
 def test_sub_sample_lag_found_without_bias(squat: SetMotion, offset_s: float) -> None:
-    """Hypothesis 3 of issue 5, refuted: the same motion sampled by another device (60 Hz, other
+    """The correlation carries no bias: the same motion sampled by another device (60 Hz, other
     phase) with an offset that is not a whole grid step is found to < 0.3 ms: neither the zero-phase
     band-pass nor the parabolic peak interpolation leans one way."""
     ref_t = regular_device_times(REF_CLOCK, rate_hz=150.0, true_end_s=squat.duration_s)
@@ -366,10 +378,9 @@ def test_sub_sample_lag_found_without_bias(squat: SetMotion, offset_s: float) ->
 
 
 def test_a_hidden_arm_shifts_the_lag_by_its_phase() -> None:
-    """Hypothesis 2 of issue 5, confirmed: the view shows one arm, the mocap averages two whose
+    """The features' content carries the bias: the view shows one arm, the mocap averages two whose
     motions are 60 ms apart (a lifter's side bias). Against the seen arm the fit is within 1 ms;
-    against the mean of both it lands between the arms, tens of ms off: the bias the benchmark
-    measured is the features' content, not the fit."""
+    against the mean of both it lands between the arms, tens of ms off."""
     clock = DeviceClock.simple(1.7, 0.0)
     pts, grid = _edge_video(clock, 60.0, FRAME_S, 0.0, seed=4)
     t, energy = video_motion_energy(grid, pts, exposure_s=FRAME_S)
