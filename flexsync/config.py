@@ -7,8 +7,11 @@ defaults under the working folder (``data/raw``, ``data/truth``, ``data/store``)
 
 from __future__ import annotations
 
+import copy
+import json
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ __all__ = [
     "DEFAULT_STORE_ROOT",
     "DEFAULT_TRUTH_ROOT",
     "PipelineSettings",
+    "SettingDoc",
+    "settings_table",
     "raw_root",
     "store_root",
     "truth_root",
@@ -49,44 +54,122 @@ def store_root(explicit: str | Path | None = None) -> Path:
     return _resolve(explicit, "FLEXSYNC_STORE_ROOT", DEFAULT_STORE_ROOT)
 
 
+DEFAULT_MAX_RESIDUAL_S = {"video": 0.004, "mocap": 0.001, "emg": 0.001, "physio": 0.05}
+
+
+def _setting(default: Any, doc: str) -> Any:
+    """A settings field with its documentation (mutable defaults are copied per instance)."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    """One setting as the docs, the CLI and the Dagster resource show it."""
+
+    name: str
+    type: str
+    default: Any
+    doc: str
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
-    """Processing parameters; they are recorded in every output's provenance.
+    """Processing parameters: the one definition of every setting, its default and its doc.
 
-    Thresholds carry their unit in the name. ``device_latency_s`` (by stream name or kind):
-    seconds a stream's data is stamped after its own sync events, e.g. a wireless EMG whose
-    sensors lag the base station's trigger input; that stream's data then maps to
-    model(t - latency) on the reference clock (the reference's own latency likewise).
-
-    A video stream with fewer than two sync events (a missed flash) is fitted by motion
-    cross-correlation against the reference's joint speed; the ``clock_residuals`` check accepts
-    such a model when its quality is under ``max_fallback_residual_s`` (s) and its confidence at
-    least ``min_fallback_confidence``. With exactly one event, the event's offset is kept when it
-    agrees with the motion fit within ``fallback_agreement_s`` (s).
+    The Dagster resource exposes each field under the same name, ``flexsync run --set NAME=VALUE``
+    overrides them, and docs/pipeline.md lists them (a test keeps that table in step with this
+    class). They are recorded in every output's provenance. Thresholds carry their unit in the name.
     """
 
-    frame_width: int = 455
-    frame_height: int = 256
-    frame_chunk: int = 16
-    frame_codec: str = "zstd"  # "zstd" or "none"
-    frame_zstd_level: int = 1  # level 1 writes ~25% faster than 3 at a similar ratio on frames
-    luma_grid: tuple[int, int] = (27, 48)
-    grid_rate_hz: float = 60.0
-    emg_envelope_rate_hz: float = 100.0
-    emg_band_hz: tuple[float, float] = (20.0, 450.0)
-    sync_pulse_s: float = 0.1
-    max_residual_s: dict[str, float] = field(
-        default_factory=lambda: {"video": 0.004, "mocap": 0.001, "emg": 0.001, "physio": 0.05}
+    frame_width: int = _setting(455, "Width of the stored video frames, px.")
+    frame_height: int = _setting(256, "Height of the stored video frames, px.")
+    frame_chunk: int = _setting(16, "Frames per stored chunk.")
+    frame_codec: str = _setting("zstd", 'Stored frame compression: "zstd" or "none".')
+    frame_zstd_level: int = _setting(
+        1, "zstd level of stored frames (1 writes about 25% faster than 3 at a similar ratio)."
     )
-    device_latency_s: dict[str, float] = field(default_factory=dict)
-    pose_max_gap_s: float = 0.1
-    # Motion cross-correlation fallback for a video stream that missed a sync flash.
-    max_fallback_residual_s: float = 0.02  # about one frame at 60 fps
-    min_fallback_confidence: float = 0.25
-    fallback_agreement_s: float = 0.05  # one event + motion: trust the event's offset if they agree this well
+    luma_grid: tuple[int, int] = _setting(
+        (27, 48), "Rows and columns of the per-frame luma grid the flash detector reads."
+    )
+    grid_rate_hz: float = _setting(60.0, "Rate of the common reference-clock grid, Hz.")
+    emg_envelope_rate_hz: float = _setting(100.0, "Rate of the EMG linear envelope, Hz.")
+    emg_band_hz: tuple[float, float] = _setting((20.0, 450.0), "EMG band-pass edges, Hz.")
+    sync_pulse_s: float = _setting(0.1, "Duration of the sync flash / pulse, s.")
+    max_residual_s: dict[str, float] = _setting(
+        DEFAULT_MAX_RESIDUAL_S,
+        "Largest accepted clock-fit quality per stream kind, s (clock_residuals check); kinds left out keep "
+        "their default.",
+    )
+    device_latency_s: dict[str, float] = _setting(
+        {},
+        "Known fixed delays by stream name or kind, s: a stream stamped this long after its own sync events "
+        "(a wireless EMG, say) maps its data to model(t - latency).",
+    )
+    pose_max_gap_s: float = _setting(0.1, "Longest occlusion gap interpolated on the grid, s.")
+    max_fallback_residual_s: float = _setting(
+        0.02, "Largest accepted quality of a motion cross-correlation clock fit (a video that missed a flash), s."
+    )
+    min_fallback_confidence: float = _setting(0.25, "Smallest accepted confidence of a motion cross-correlation fit.")
+    fallback_agreement_s: float = _setting(
+        0.05, "One sync event plus motion: the event's offset is kept when the two agree this well, s."
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def residual_limit_s(self, kind: str) -> float:
-        return float(self.max_residual_s.get(kind, 0.004))
+        return float(self.max_residual_s.get(kind, DEFAULT_MAX_RESIDUAL_S.get(kind, 0.004)))
+
+    @classmethod
+    def documented(cls) -> list[SettingDoc]:
+        """Every setting with its type, default and doc, in definition order."""
+        defaults = cls()
+        return [
+            SettingDoc(f.name, _type_name(f.type), getattr(defaults, f.name), f.metadata["doc"]) for f in fields(cls)
+        ]
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> PipelineSettings:
+        """Settings from plain values (config, JSON): lists become the tuples the fields hold.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a setting (the message lists the settings).
+        """
+        names = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; settings are {', '.join(names)}")
+        converted = {
+            name: tuple(value) if _type_name(names[name].type).startswith("tuple") else value
+            for name, value in values.items()
+        }
+        return cls(**converted)
+
+    @classmethod
+    def parse_override(cls, text: str) -> tuple[str, Any]:
+        """``NAME=VALUE`` (VALUE as JSON, or a plain string) -> (name, value), for ``--set``."""
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or name not in {f.name for f in fields(cls)}:
+            raise ValueError(
+                f"--set {text!r}: expected NAME=VALUE with NAME one of {', '.join(f.name for f in fields(cls))}"
+            )
+        try:
+            return name, json.loads(raw)
+        except json.JSONDecodeError:
+            return name, raw
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (defaults as JSON, as ``--set`` takes them), for docs/pipeline.md."""
+    lines = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{d.name}` | {d.type} | `{json.dumps(d.default)}` | {d.doc} |" for d in PipelineSettings.documented()]
+    return "\n".join(lines) + "\n"
+
+
+def _type_name(annotation: Any) -> str:
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))

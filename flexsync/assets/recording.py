@@ -6,7 +6,7 @@ from flexsync.assets._translate import to_check_result, to_metadata
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.assets.sync import clock_models
-from flexsync.ingest.align import publish_recording
+from flexsync.ingest.align import PublishRefusedError, publish_recording
 from flexsync.ingest.checks import RECORDING_CHECKS
 
 __all__ = ["aligned_recording"]
@@ -19,16 +19,25 @@ __all__ = ["aligned_recording"]
     deps=[clock_models],
     check_specs=[
         dg.AssetCheckSpec(
-            name=c.name, asset="aligned_recording", blocking=c.severity == "error", description=c.description
+            name=c.name,
+            asset="aligned_recording",
+            blocking=c.severity == "error",
+            description=c.description,
         )
         for c in RECORDING_CHECKS
     ],
     description="Align every stream to the reference clock and publish the recording's Zarr and tables atomically.",
 )
-def aligned_recording(context: dg.AssetExecutionContext, flexsync: FlexsyncResource) -> dg.MaterializeResult:
+def aligned_recording(context: dg.AssetExecutionContext, flexsync: FlexsyncResource):
+    """Publish the recording; when its validation fails, report the failed checks and publish nothing."""
     recording = flexsync.recording(context.partition_key)
-    result = publish_recording(recording, flexsync.store(), flexsync.settings())
-    return dg.MaterializeResult(
+    try:
+        result = publish_recording(recording, flexsync.store(), flexsync.settings())
+    except PublishRefusedError as refused:
+        for outcome in refused.checks:
+            yield to_check_result(outcome, "aligned_recording")
+        raise
+    yield dg.MaterializeResult(
         metadata=to_metadata(result.metadata),
         check_results=[to_check_result(outcome, "aligned_recording") for outcome in result.checks],
     )

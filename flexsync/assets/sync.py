@@ -5,10 +5,9 @@ import dagster as dg
 from flexsync.assets._translate import to_check_result, to_metadata
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
-from flexsync.assets.streams import stream_asset_key
+from flexsync.assets.streams import STREAM_ASSET_KEYS
 from flexsync.ingest.checks import CLOCK_CHECKS
 from flexsync.ingest.clocks import fit_recording_clocks
-from flexsync.ingest.streams import STREAMS
 
 __all__ = ["clock_models"]
 
@@ -17,9 +16,14 @@ __all__ = ["clock_models"]
     partitions_def=recordings_partitions,
     group_name="sync",
     kinds={"parquet"},
-    deps=[stream_asset_key(name) for name in STREAMS],
+    deps=STREAM_ASSET_KEYS,
     check_specs=[
-        dg.AssetCheckSpec(name=c.name, asset="clock_models", blocking=c.severity == "error", description=c.description)
+        dg.AssetCheckSpec(
+            name=c.name,
+            asset="clock_models",
+            blocking=c.severity == "error",
+            description=c.description,
+        )
         for c in CLOCK_CHECKS
     ],
     description="Fit offset and drift of every stream against the reference clock from the sync events.",

@@ -1,13 +1,13 @@
-"""Publish a recording: every staged stream on the reference clock plus a common grid, atomically.
+"""Publish a recording: every staged stream on the reference clock plus a common grid, as one unit.
 
 The big arrays (frames, raw EMG) are hard-linked from staging, not copied; only the
-reference-clock times, the grid and the attributes are new. The whole recording group is
-built in a temporary folder, checked against the layout contract, and swapped in at once.
+reference-clock times, the grid and the attributes are new. The aligned Zarr group, the
+recording's tables and its sync report are built together, all validated, and committed at
+once (``Store.publish_recording``): readers see the previous unit or the new one.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,22 +16,22 @@ import zarr
 
 from flexsync import __version__
 from flexsync.config import PipelineSettings
-from flexsync.errors import InputFileError
+from flexsync.errors import FlexsyncError
 from flexsync.ingest.checks import RECORDING_CHECKS, outcome
 from flexsync.ingest.clocks import read_clock_models
 from flexsync.ingest.recording import RawRecording
 from flexsync.ingest.staging import StagedStream, read_staged
 from flexsync.ingest.tables import table_frame
+from flexsync.jsonsafe import json_safe
 from flexsync.quality import CheckOutcome, PathMeta, TableMeta
+from flexsync.schemas.tables import TableValidationError
 from flexsync.schemas.zarr_layout import STATUS_COMPLETE, check_recording_group
-from flexsync.storage.atomic import atomic_directory, link_or_copy_tree
-from flexsync.storage.layout import StoreLayout
-from flexsync.storage.tables import write_partition
-from flexsync.storage.zarr_io import open_group_for_write, write_array
+from flexsync.storage.store import Store, UnitWriter
+from flexsync.storage.zarr_io import write_array
 from flexsync.timing.clock_model import ClockModel
 from flexsync.timing.resample import hold_or_interpolate, interpolate_pose, make_grid, nearest_frame
 
-__all__ = ["PublishResult", "publish_recording"]
+__all__ = ["PublishRefusedError", "PublishResult", "publish_recording"]
 
 LAYOUT_VERSION = 1
 
@@ -42,6 +42,18 @@ class PublishResult:
     checks: list[CheckOutcome] = field(default_factory=list)
 
 
+class PublishRefusedError(FlexsyncError, ValueError):
+    """The recording failed its publish validation; nothing was published. ``checks`` says why."""
+
+    def __init__(self, key: str, checks: list[CheckOutcome]) -> None:
+        self.checks = checks
+        failed = [c for c in checks if not c.passed]
+        super().__init__(
+            f"recording {key}: not published, {len(failed)} check(s) failed: "
+            + "; ".join(f"{c.name}: {c.description}" for c in failed)
+        )
+
+
 def _aligned_times(staged: StagedStream, model: ClockModel) -> dict[str, np.ndarray]:
     """Reference-clock twins of every device-clock time array of a staged stream."""
     kind = staged.summary.kind
@@ -50,7 +62,14 @@ def _aligned_times(staged: StagedStream, model: ClockModel) -> dict[str, np.ndar
     return {name.replace("t_device", "t"): model.to_reference(staged.array(name)) for name in names[kind]}
 
 
-def publish_recording(recording: RawRecording, store: StoreLayout, settings: PipelineSettings) -> PublishResult:
+def publish_recording(recording: RawRecording, store: Store, settings: PipelineSettings) -> PublishResult:
+    """Build the aligned recording, its tables and its report, validate all of it, then publish it as one unit.
+
+    Raises
+    ------
+    PublishRefusedError
+        If the Zarr layout or a table fails validation; the previously published unit (if any) is untouched.
+    """
     key = recording.key
     manifest = recording.manifest
     models = read_clock_models(store, key)
@@ -58,16 +77,15 @@ def publish_recording(recording: RawRecording, store: StoreLayout, settings: Pip
     times = {name: _aligned_times(s, models[name]) for name, s in staged.items()}
     grid_t = _grid(times, settings)
 
-    target = store.recording(key)
-    with atomic_directory(target) as tmp:
-        root = open_group_for_write(tmp)
-        zarr.open_group(tmp / "streams", mode="w", zarr_format=3)
+    with store.publish_recording(key) as unit:
+        root = unit.open_zarr()
+        zarr.open_group(unit.zarr_path / "streams", mode="w", zarr_format=3)
         for name, stage in staged.items():
-            link_or_copy_tree(stage.path, tmp / "streams" / name)
-            group = zarr.open_group(tmp / "streams" / name, mode="r+", zarr_format=3)
+            group_path = unit.link_tree(stage.path, f"streams/{name}")
+            group = zarr.open_group(group_path, mode="r+", zarr_format=3)
             for array_name, values in times[name].items():
                 write_array(group, array_name, values, chunks=_time_chunks(values))
-        grid_metadata = _write_grid(tmp, grid_t, staged, times, settings)
+        grid_metadata = _write_grid(unit.zarr_path, grid_t, staged, times, settings)
         root.attrs.update(
             {
                 "flexsync_layout": LAYOUT_VERSION,
@@ -76,30 +94,30 @@ def publish_recording(recording: RawRecording, store: StoreLayout, settings: Pip
                 "action": manifest.action,
                 "take": manifest.take,
                 "reference_stream": manifest.reference_stream,
-                "clock_models": {name: _json(model.to_dict()) for name, model in models.items()},
+                "clock_models": {name: json_safe(model.to_dict()) for name, model in models.items()},
                 "provenance": {
                     "code_version": __version__,
                     "inputs": {s.summary.file: s.summary.sha256 for s in staged.values()},
-                    "parameters": _json(settings.to_dict()),
+                    "parameters": json_safe(settings.to_dict()),
                 },
                 "status": STATUS_COMPLETE,
             }
         )
-        problems = check_recording_group(tmp)
-        if problems:
-            raise InputFileError(
-                "the aligned recording does not conform to the Zarr layout contract, not published: "
-                + "; ".join(problems[:10]),
-                path=target,
-                recording=key,
-            )
-    table_rows = _write_tables(recording, store, staged, grid_t)
-    checks = [
-        outcome(RECORDING_CHECKS[0], True, f"recording {key}: published group conforms to the Zarr layout contract"),
-        outcome(RECORDING_CHECKS[1], True, f"recording {key}: tables validated and written", rows=table_rows),
-    ]
+        problems = check_recording_group(unit.zarr_path)
+        layout = outcome(
+            RECORDING_CHECKS[0],
+            not problems,
+            f"recording {key}: "
+            + ("the aligned group conforms to the Zarr layout contract" if not problems else "; ".join(problems[:10])),
+            problems=problems[:50],
+        )
+        tables, table_rows = _write_tables(recording, unit, staged, grid_t)
+        checks = [layout, tables]
+        if not all(c.passed for c in checks):
+            raise PublishRefusedError(key, checks)  # leaves the unit uncommitted
+        store.add_clock_fit(unit)
     metadata = {
-        "path": PathMeta(target),
+        "path": PathMeta(store.recording_path(key)),
         "streams": TableMeta(
             ("stream", "kind", "samples", "t_ref_first_s", "t_ref_last_s"),
             tuple(
@@ -117,10 +135,6 @@ def _time_chunks(values: np.ndarray) -> tuple[int]:
     return (min(max(1, values.shape[0]), 1 << 16),)
 
 
-def _json(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=list, allow_nan=False))
-
-
 def _grid(times: dict[str, dict[str, np.ndarray]], settings: PipelineSettings) -> np.ndarray:
     """The common grid covers the span every stream covers (their overlap on the reference clock)."""
     start = max(float(t["t"][0]) for t in times.values())
@@ -133,7 +147,8 @@ def _grid(times: dict[str, dict[str, np.ndarray]], settings: PipelineSettings) -
 def _write_grid(tmp, grid_t, staged, times, settings: PipelineSettings) -> dict[str, Any]:
     views = [name for name, s in staged.items() if s.summary.kind == "video"]
     group = zarr.open_group(tmp / "grid", mode="w", zarr_format=3)
-    group.attrs.update({"rate_hz": float(settings.grid_rate_hz), "views": views})
+    sources = _grid_sources(staged)
+    group.attrs.update({"rate_hz": float(settings.grid_rate_hz), "views": views, "sources": sources})
     write_array(group, "t", grid_t)
     frame_index = np.full((grid_t.size, len(views)), -1, dtype=np.int32)
     coverage = {}
@@ -144,9 +159,8 @@ def _write_grid(tmp, grid_t, staged, times, settings: PipelineSettings) -> dict[
         frame_index[:, column] = np.where(valid, index, -1)
         coverage[view] = float(valid.mean())
     write_array(group, "video_frame_index", frame_index)
-    by_kind = {s.summary.kind: name for name, s in staged.items()}
-    if "mocap" in by_kind:
-        name = by_kind["mocap"]
+    if sources["pose"] is not None:
+        name = sources["pose"]
         pose, mask = interpolate_pose(
             times[name]["t"],
             staged[name].array("joints"),
@@ -157,18 +171,30 @@ def _write_grid(tmp, grid_t, staged, times, settings: PipelineSettings) -> dict[
         write_array(group, "pose", pose)
         write_array(group, "pose_valid", mask)
         coverage["pose"] = float(mask.mean())
-    if "emg" in by_kind:
-        name = by_kind["emg"]
-        rate = float(staged[name].attrs["envelope_rate_hz"])
-        envelope, mask = hold_or_interpolate(
-            times[name]["envelope_t"], staged[name].array("envelope"), grid_t, mode="linear", max_gap_s=2.5 / rate
-        )
+    if sources["emg_envelope"]:
+        # Every EMG device's channels side by side, in manifest order.
+        parts = []
+        for name in sources["emg_envelope"]:
+            rate = float(staged[name].attrs["envelope_rate_hz"])
+            parts.append(
+                hold_or_interpolate(
+                    times[name]["envelope_t"],
+                    staged[name].array("envelope"),
+                    grid_t,
+                    mode="linear",
+                    max_gap_s=2.5 / rate,
+                )
+            )
+        envelope, mask = _side_by_side(parts)
         write_array(group, "emg_envelope", envelope)
         write_array(group, "emg_valid", mask.all(axis=1))
         coverage["emg"] = float(mask.all(axis=1).mean())
-    if "physio" in by_kind:
-        name = by_kind["physio"]
-        values, mask = hold_or_interpolate(times[name]["t"], staged[name].array("values"), grid_t, mode="linear")
+    if sources["physio"]:
+        parts = [
+            hold_or_interpolate(times[name]["t"], staged[name].array("values"), grid_t, mode="linear")
+            for name in sources["physio"]
+        ]
+        values, mask = _side_by_side(parts)
         write_array(group, "physio", values)
         write_array(group, "physio_valid", mask.all(axis=1))
         coverage["physio"] = float(mask.all(axis=1).mean())
@@ -180,7 +206,30 @@ def _write_grid(tmp, grid_t, staged, times, settings: PipelineSettings) -> dict[
     }
 
 
-def _write_tables(recording: RawRecording, store: StoreLayout, staged, grid_t) -> dict[str, int]:
+def _grid_sources(staged: dict[str, StagedStream]) -> dict[str, Any]:
+    """Which streams feed the grid: the first mocap stream, every EMG and every physio stream (manifest order)."""
+    by_kind: dict[str, list[str]] = {}
+    for name, stage in staged.items():
+        by_kind.setdefault(stage.summary.kind, []).append(name)
+    mocap = by_kind.get("mocap", [])
+    return {
+        "pose": (mocap[0] if mocap else None),
+        "emg_envelope": by_kind.get("emg", []),
+        "physio": by_kind.get("physio", []),
+    }
+
+
+def _side_by_side(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate (values, mask) pairs along the channel axis (one pair is returned as it is)."""
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=1)
+
+
+def _write_tables(
+    recording: RawRecording, unit: UnitWriter, staged: dict[str, StagedStream], grid_t: np.ndarray
+) -> tuple[CheckOutcome, dict[str, int]]:
+    """Validate and add the recording's own tables to the unit; the outcome names every table that failed."""
     key = recording.key
     manifest = recording.manifest
     annotations = recording.annotations or {}
@@ -239,13 +288,23 @@ def _write_tables(recording: RawRecording, store: StoreLayout, staged, grid_t) -
                     "ok": not any(flags),
                 }
             )
-    rows = {}
+    rows: dict[str, int] = {}
+    failures: list[str] = []
     for table, data in (
         ("recordings", recordings),
         ("streams", streams),
         ("dropped_frames", dropped),
         ("channel_quality", quality),
     ):
-        write_partition(store.root, table, key, table_frame(table, data))
+        try:
+            unit.write_table(table, table_frame(table, data))
+        except TableValidationError as error:
+            failures.append(str(error))
         rows[table] = len(data)
-    return rows
+    check = outcome(
+        RECORDING_CHECKS[1],
+        not failures,
+        f"recording {key}: " + ("; ".join(failures) if failures else "tables validated: " + ", ".join(rows)),
+        rows=rows,
+    )
+    return check, rows

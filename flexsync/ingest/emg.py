@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from flexsync.config import PipelineSettings
 from flexsync.errors import InputFileError
 from flexsync.ingest.checks import STREAM_CHECKS, outcome
-from flexsync.ingest.recording import RawRecording, verify_input
-from flexsync.ingest.staging import StreamSummary, events_check_text, label_events, strictly_increasing_problem
-from flexsync.ingest.streams import StreamResult
+from flexsync.ingest.contract import StageOutput, StreamSource
+from flexsync.ingest.staging import StreamSummary, label_events
 from flexsync.quality import TableMeta
 from flexsync.readers.registry import DEFAULT_RATE_TOLERANCE, read_file
 from flexsync.readers.stream import SignalStream
 from flexsync.signals.emg import channel_quality, clean_emg, emg_envelope
-from flexsync.storage.atomic import atomic_directory
-from flexsync.storage.layout import StoreLayout
 from flexsync.storage.zarr_io import open_group_for_write, write_array
 from flexsync.timing.pulses import detect_pulses
 
-__all__ = ["ingest_emg"]
+__all__ = ["EmgIngester"]
 
 TO_MICROVOLTS = {"uV": 1.0, "µV": 1.0, "mV": 1e3, "V": 1e6, "nV": 1e-3}
 TRIGGER_EDGE_UNCERTAINTY_S = 1e-5
@@ -79,81 +77,80 @@ def _check_rate(signal: SignalStream, nominal_hz: float, path, key: str, stream:
         )
 
 
-def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
-    """Stage an EMG stream; manifest options ``channels``, ``trigger_channel``, ``n_channels`` (docs/raw-format.md).
+class EmgIngester:
+    """sEMG: raw channels on the device clock, cleaned and envelope versions, quality, trigger.
 
-    Without ``channels``, every channel but the trigger is EMG and there must be ``n_channels``
-    (16) of them. With ``channels`` (a list of source labels, or ``{source label: output name}``)
-    exactly those are kept, in that order. ``trigger_channel`` null: no trigger, no sync events.
+    Manifest options ``channels``, ``trigger_channel``, ``n_channels`` (docs/raw-format.md). Without
+    ``channels``, every channel but the trigger is EMG and there must be ``n_channels`` (16) of
+    them. With ``channels`` (a list of source labels, or ``{source label: output name}``) exactly
+    those are kept, in that order. ``trigger_channel`` null: no trigger, no sync events.
     """
-    entry = recording.stream(stream)
-    path = recording.stream_path(stream)
-    sha256, size = verify_input(recording, entry.file, stream=stream)
-    channels = entry.options.get("channels")
-    trigger_option = entry.options.get("trigger_channel", "TRIG")
-    trigger_name = None if trigger_option is None else str(trigger_option)
-    if channels is None:
-        contents = read_file(
-            path, format=entry.format, options={"name": stream, "nominal_rate_hz": entry.nominal_rate_hz}
-        )
-        signal = (
-            _signal_with(contents, trigger_name, path, recording.key, stream)
-            if trigger_name is not None
-            else next(iter(contents.signals.values()))
-        )
-        emg_index = [i for i, name in enumerate(signal.channel_names) if name != trigger_name]
-        names = [signal.channel_names[i] for i in emg_index]
-        expected = int(entry.options.get("n_channels", 16))
-        if len(names) != expected:
-            besides = f" besides {trigger_name!r}" if trigger_name is not None else ""
-            raise InputFileError(
-                f"expected {expected} EMG channels{besides}, found {len(names)}: {', '.join(names)}",
-                path=path,
-                recording=recording.key,
-                stream=stream,
+
+    kind = "emg"
+    description = "sEMG: raw, cleaned (band-pass + notch) and envelope, channel quality, trigger."
+    checks = STREAM_CHECKS["emg"]
+    time_noun = "sample times"
+    events_noun = "sync events"
+
+    def work_estimate(self, source_path: Path) -> float:
+        return float(source_path.stat().st_size)
+
+    def stage(self, source: StreamSource, group_dir: Path) -> StageOutput:
+        entry, path, key, stream, settings = source.entry, source.path, source.key, source.stream, source.settings
+        mains_hz = source.recording.manifest.mains_hz
+        channels = entry.options.get("channels")
+        trigger_option = entry.options.get("trigger_channel", "TRIG")
+        trigger_name = None if trigger_option is None else str(trigger_option)
+        if channels is None:
+            contents = read_file(
+                path, format=entry.format, options={"name": stream, "nominal_rate_hz": entry.nominal_rate_hz}
             )
-    else:
-        # Files with channels at several rates: the manifest's rate is checked against the chosen ones.
-        contents = read_file(path, format=entry.format, options={"name": stream})
-        wanted = list(channels)
-        signal, emg_index = _selected(contents, wanted, trigger_name, path, recording.key, stream)
-        _check_rate(signal, entry.nominal_rate_hz, path, recording.key, stream)
-        names = [str(channels[label]) for label in wanted] if isinstance(channels, dict) else wanted
-    rate = float(signal.nominal_rate_hz)
-    scale = np.array([_to_microvolts(signal.units[i], path, recording.key, stream) for i in emg_index])
-    raw = (signal.data[:, emg_index] * scale).astype(np.float32)
-    t_device = np.asarray(signal.timestamps_s, dtype=np.float64)
-    if trigger_name is not None:
-        trigger = np.asarray(signal.channel(trigger_name), dtype=np.float32)
-    else:  # no trigger wired: a flat line keeps the staged layout, and no pulse is found in it
-        trigger = np.zeros(t_device.shape, dtype=np.float32)
-    clean = clean_emg(raw, rate, mains_hz=recording.manifest.mains_hz, band_hz=settings.emg_band_hz)
-    envelope, envelope_rate = emg_envelope(clean, rate, out_rate_hz=settings.emg_envelope_rate_hz)
-    envelope_t = t_device[0] + np.arange(envelope.shape[0]) / envelope_rate
-    quality = channel_quality(raw, rate, mains_hz=recording.manifest.mains_hz, channel_names=names)
-    pulses = detect_pulses(trigger, t_device)
-    events = label_events(
-        pulses.onset_s,
-        t_device,
-        source="trigger",
-        uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S,
-    )
-    summary = StreamSummary.measure(
-        entry,
-        stream=stream,
-        kind="emg",
-        sha256=sha256,
-        size=size,
-        t_device=t_device,
-        n_channels=len(names),
-        sync_events=events,
-        channel_quality=[{k: v for k, v in q.to_dict().items() if k != "flags"} for q in quality],
-        warnings=[*contents.warnings, *signal.warnings],
-    )
-    target = store.staging_stream(recording.key, stream)
-    rows = (EMG_CHUNK_ROWS,)
-    with atomic_directory(target) as tmp:
-        group = open_group_for_write(tmp)
+            signal = (
+                _signal_with(contents, trigger_name, path, key, stream)
+                if trigger_name is not None
+                else next(iter(contents.signals.values()))
+            )
+            emg_index = [i for i, name in enumerate(signal.channel_names) if name != trigger_name]
+            names = [signal.channel_names[i] for i in emg_index]
+            expected = int(entry.options.get("n_channels", 16))
+            if len(names) != expected:
+                besides = f" besides {trigger_name!r}" if trigger_name is not None else ""
+                raise InputFileError(
+                    f"expected {expected} EMG channels{besides}, found {len(names)}: {', '.join(names)}",
+                    path=path,
+                    recording=key,
+                    stream=stream,
+                )
+        else:
+            # Files with channels at several rates: the manifest's rate is checked against the chosen ones.
+            contents = read_file(path, format=entry.format, options={"name": stream})
+            wanted = list(channels)
+            signal, emg_index = _selected(contents, wanted, trigger_name, path, key, stream)
+            _check_rate(signal, entry.nominal_rate_hz, path, key, stream)
+            names = [str(channels[label]) for label in wanted] if isinstance(channels, dict) else wanted
+        rate = float(signal.nominal_rate_hz)
+        scale = np.array([_to_microvolts(signal.units[i], path, key, stream) for i in emg_index])
+        raw = (signal.data[:, emg_index] * scale).astype(np.float32)
+        t_device = np.asarray(signal.timestamps_s, dtype=np.float64)
+        if trigger_name is not None:
+            trigger = np.asarray(signal.channel(trigger_name), dtype=np.float32)
+        else:  # no trigger wired: a flat line keeps the staged layout, and no pulse is found in it
+            trigger = np.zeros(t_device.shape, dtype=np.float32)
+        clean = clean_emg(raw, rate, mains_hz=mains_hz, band_hz=settings.emg_band_hz)
+        envelope, envelope_rate = emg_envelope(clean, rate, out_rate_hz=settings.emg_envelope_rate_hz)
+        envelope_t = t_device[0] + np.arange(envelope.shape[0]) / envelope_rate
+        quality = channel_quality(raw, rate, mains_hz=mains_hz, channel_names=names)
+        pulses = detect_pulses(trigger, t_device)
+        events = label_events(pulses.onset_s, t_device, source="trigger", uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S)
+        summary = source.summary(
+            t_device=t_device,
+            n_channels=len(names),
+            sync_events=events,
+            channel_quality=[{k: v for k, v in q.to_dict().items() if k != "flags"} for q in quality],
+            warnings=[*contents.warnings, *signal.warnings],
+        )
+        rows = (EMG_CHUNK_ROWS,)
+        group = open_group_for_write(group_dir)
         write_array(group, "raw", raw, chunks=(*rows, len(names)))
         write_array(group, "clean", clean.astype(np.float32), chunks=(*rows, len(names)))
         write_array(group, "trigger", trigger, chunks=rows)
@@ -166,20 +163,26 @@ def ingest_emg(recording: RawRecording, stream: str, store: StoreLayout, setting
                 "units": "uV",
                 "channel_names": names,
                 "nominal_rate_hz": rate,
-                "mains_hz": float(recording.manifest.mains_hz),
+                "mains_hz": float(mains_hz),
                 "band_hz": [float(b) for b in settings.emg_band_hz],
                 "envelope_rate_hz": float(envelope_rate),
                 "ingest": summary.to_attrs(),
             }
         )
-    return StreamResult(
-        stream=stream,
-        kind="emg",
-        staging_path=target,
-        metadata=_metadata(summary, quality),
-        checks=_checks(recording.key, summary, t_device, quality, has_trigger=trigger_name is not None),
-        warnings=summary.warnings,
-    )
+        bad = [f"{q.name} ({', '.join(q.flags)})" for q in quality if not q.ok]
+        quality_check = outcome(
+            self.checks[1],
+            not bad,
+            f"{source.where}: " + (f"channels with problems: {', '.join(bad)}" if bad else "all channels ok"),
+            bad_channels=bad,
+        )
+        return StageOutput(
+            summary=summary,
+            t_device=t_device,
+            metadata=_metadata(summary, quality),
+            checks=[quality_check],
+            no_sync_reason=None if trigger_name is not None else "no trigger channel (trigger_channel null)",
+        )
 
 
 def _to_microvolts(unit: str, path, key: str, stream: str) -> float:
@@ -208,23 +211,3 @@ def _metadata(summary: StreamSummary, quality) -> dict:
             ("label", "onset_device_s"), tuple((e.label, e.t_device_s) for e in summary.sync_events)
         ),
     }
-
-
-def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, quality, *, has_trigger: bool = True) -> list:
-    timestamps, quality_check, sync = STREAM_CHECKS["emg"]
-    where = f"recording {key}, stream {summary.stream}"
-    problem = strictly_increasing_problem(t_device)
-    bad = [f"{q.name} ({', '.join(q.flags)})" for q in quality if not q.ok]
-    found, text = events_check_text(summary.sync_events)
-    if not has_trigger:
-        found, text = True, "no trigger channel (trigger_channel null): no sync events expected"
-    return [
-        outcome(timestamps, problem is None, f"{where}: " + (problem or "sample times strictly increasing")),
-        outcome(
-            quality_check,
-            not bad,
-            f"{where}: " + (f"channels with problems: {', '.join(bad)}" if bad else "all channels ok"),
-            bad_channels=bad,
-        ),
-        outcome(sync, found, f"{where}: {text}", n_events=len(summary.sync_events)),
-    ]

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flexsync.config import PipelineSettings
 from flexsync.errors import InputFileError
 from flexsync.ingest.checks import STREAM_CHECKS, outcome
+from flexsync.ingest.contract import StageOutput, StreamSource
 from flexsync.ingest.recording import RawRecording, verify_input
-from flexsync.ingest.staging import StreamSummary, events_check_text, label_events, strictly_increasing_problem
-from flexsync.ingest.streams import StreamResult
+from flexsync.ingest.staging import StreamSummary, label_events
 from flexsync.quality import TableMeta
 from flexsync.readers.marker_sets import validate_marker_set
 from flexsync.readers.registry import read_file
 from flexsync.readers.stream import SignalStream
 from flexsync.skeleton import JOINT_NAMES
-from flexsync.storage.atomic import atomic_directory
-from flexsync.storage.layout import StoreLayout
 from flexsync.storage.zarr_io import open_group_for_write, write_array
 from flexsync.timing.pulses import detect_pulses
 
-__all__ = ["ingest_mocap"]
+__all__ = ["MocapIngester"]
 
 MAX_OCCLUDED_FRACTION = 0.2
 # Pulse edges come from an integrating analog input: sub-sample exact, limited by noise.
@@ -64,63 +62,66 @@ def _marker_set(recording: RawRecording, stream: str, value: Any) -> str | dict:
         raise InputFileError(str(exc), path=path, recording=recording.key, stream=stream) from exc
 
 
-def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings) -> StreamResult:
-    """Stage a mocap stream; manifest options ``marker_set`` and ``sync_channel`` (docs/raw-format.md).
+class MocapIngester:
+    """Motion capture: joints in metres with a gap mask, and the analog sync pulses.
 
-    ``marker_set`` maps the file's markers to the 21 FLEX joints (default ``"identity"``: the file
-    is labelled with the joint names); ``sync_channel`` null: no analog sync, no sync events.
+    Manifest options ``marker_set`` and ``sync_channel`` (docs/raw-format.md): ``marker_set`` maps
+    the file's markers to the 21 FLEX joints (default ``"identity"``: the file is labelled with the
+    joint names); ``sync_channel`` null: no analog sync, no sync events.
     """
-    entry = recording.stream(stream)
-    path = recording.stream_path(stream)
-    sha256, size = verify_input(recording, entry.file, stream=stream)
-    options = {"name": stream, "nominal_rate_hz": entry.nominal_rate_hz, **entry.options}
-    options["marker_set"] = _marker_set(recording, stream, entry.options.get("marker_set"))
-    contents = read_file(path, format=entry.format, options=options)
-    joints = _pick(contents, f"{stream}_joints", kind="joint", path=path, recording=recording.key)
-    if list(joints.channel_names) != list(JOINT_NAMES):
-        raise InputFileError(
-            f"joints are {joints.channel_names}, expected the 21 FLEX joints {list(JOINT_NAMES)} "
-            "(give a marker_set in the manifest options)",
-            path=path,
-            recording=recording.key,
-            stream=stream,
+
+    kind = "mocap"
+    description = "Motion capture: 21 joints in metres with gap mask, analog sync pulses."
+    checks = STREAM_CHECKS["mocap"]
+    time_noun = "frame times"
+    events_noun = "sync events"
+
+    def work_estimate(self, source_path: Path) -> float:
+        return float(source_path.stat().st_size)
+
+    def stage(self, source: StreamSource, group_dir: Path) -> StageOutput:
+        recording, entry, path, stream = source.recording, source.entry, source.path, source.stream
+        options = {"name": stream, "nominal_rate_hz": entry.nominal_rate_hz, **entry.options}
+        options["marker_set"] = _marker_set(recording, stream, entry.options.get("marker_set"))
+        contents = read_file(path, format=entry.format, options=options)
+        joints = _pick(contents, f"{stream}_joints", kind="joint", path=path, recording=recording.key)
+        if list(joints.channel_names) != list(JOINT_NAMES):
+            raise InputFileError(
+                f"joints are {joints.channel_names}, expected the 21 FLEX joints {list(JOINT_NAMES)} "
+                "(give a marker_set in the manifest options)",
+                path=path,
+                recording=recording.key,
+                stream=stream,
+            )
+        sync_option = entry.options.get("sync_channel", "SYNC")
+        t_device = np.asarray(joints.timestamps_s, dtype=np.float64)
+        valid = np.asarray(joints.valid, dtype=bool)
+        analog_rate_hz = math.nan
+        if sync_option is not None:
+            analog = _pick(contents, f"{stream}_analog", kind="analog", path=path, recording=recording.key)
+            try:
+                sync = np.asarray(analog.channel(str(sync_option)), dtype=np.float32)
+            except KeyError as exc:
+                raise InputFileError(exc.args[0], path=path, recording=recording.key, stream=stream) from None
+            sync_t_device = np.asarray(analog.timestamps_s, dtype=np.float64)
+            analog_rate_hz = float(analog.nominal_rate_hz)
+        else:  # no sync wired to the analog board: nothing to detect (the clock must be declared)
+            sync, sync_t_device = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float64)
+        pulses = detect_pulses(sync, sync_t_device) if sync.size else None
+        events = label_events(
+            pulses.onset_s if pulses is not None else np.zeros(0),
+            t_device,
+            source="analog",
+            uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
         )
-    sync_option = entry.options.get("sync_channel", "SYNC")
-    t_device = np.asarray(joints.timestamps_s, dtype=np.float64)
-    valid = np.asarray(joints.valid, dtype=bool)
-    analog_rate_hz = math.nan
-    if sync_option is not None:
-        analog = _pick(contents, f"{stream}_analog", kind="analog", path=path, recording=recording.key)
-        try:
-            sync = np.asarray(analog.channel(str(sync_option)), dtype=np.float32)
-        except KeyError as exc:
-            raise InputFileError(exc.args[0], path=path, recording=recording.key, stream=stream) from None
-        sync_t_device = np.asarray(analog.timestamps_s, dtype=np.float64)
-        analog_rate_hz = float(analog.nominal_rate_hz)
-    else:  # no sync wired to the analog board: nothing to detect (the clock must be declared)
-        sync, sync_t_device = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float64)
-    pulses = detect_pulses(sync, sync_t_device) if sync.size else None
-    events = label_events(
-        pulses.onset_s if pulses is not None else np.zeros(0),
-        t_device,
-        source="analog",
-        uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
-    )
-    summary = StreamSummary.measure(
-        entry,
-        stream=stream,
-        kind="mocap",
-        sha256=sha256,
-        size=size,
-        t_device=t_device,
-        n_channels=len(JOINT_NAMES),
-        sync_events=events,
-        warnings=[*contents.warnings, *joints.warnings],
-        extra={"occluded_fraction": float(1.0 - valid.mean()), "analog_rate_hz": analog_rate_hz},
-    )
-    target = store.staging_stream(recording.key, stream)
-    with atomic_directory(target) as tmp:
-        group = open_group_for_write(tmp)
+        summary = source.summary(
+            t_device=t_device,
+            n_channels=len(JOINT_NAMES),
+            sync_events=events,
+            warnings=[*contents.warnings, *joints.warnings],
+            extra={"occluded_fraction": float(1.0 - valid.mean()), "analog_rate_hz": analog_rate_hz},
+        )
+        group = open_group_for_write(group_dir)
         write_array(group, "joints", np.where(valid[..., None], joints.data, np.nan).astype(np.float32))
         write_array(group, "valid", valid)
         write_array(group, "t_device", t_device)
@@ -135,14 +136,21 @@ def ingest_mocap(recording: RawRecording, stream: str, store: StoreLayout, setti
                 "ingest": summary.to_attrs(),
             }
         )
-    return StreamResult(
-        stream=stream,
-        kind="mocap",
-        staging_path=target,
-        metadata=_metadata(summary, valid),
-        checks=_checks(recording.key, summary, t_device, valid, has_sync=sync_option is not None),
-        warnings=summary.warnings,
-    )
+        occluded = summary.extra["occluded_fraction"]
+        gaps = outcome(
+            self.checks[1],
+            occluded <= MAX_OCCLUDED_FRACTION,
+            f"{source.where}: {occluded:.1%} of joint samples occluded",
+            occluded_fraction=occluded,
+            occluded_samples=int((~valid).sum()),
+        )
+        return StageOutput(
+            summary=summary,
+            t_device=t_device,
+            metadata=_metadata(summary, valid),
+            checks=[gaps],
+            no_sync_reason=None if sync_option is not None else "no sync channel (sync_channel null)",
+        )
 
 
 def _metadata(summary: StreamSummary, valid: np.ndarray) -> dict:
@@ -160,24 +168,3 @@ def _metadata(summary: StreamSummary, valid: np.ndarray) -> dict:
             ("label", "onset_device_s"), tuple((e.label, e.t_device_s) for e in summary.sync_events)
         ),
     }
-
-
-def _checks(key: str, summary: StreamSummary, t_device: np.ndarray, valid: np.ndarray, *, has_sync: bool) -> list:
-    timestamps, gaps, sync = STREAM_CHECKS["mocap"]
-    where = f"recording {key}, stream {summary.stream}"
-    problem = strictly_increasing_problem(t_device)
-    occluded = summary.extra["occluded_fraction"]
-    found, text = events_check_text(summary.sync_events)
-    if not has_sync:
-        found, text = True, "no sync channel (sync_channel null): no sync events expected"
-    return [
-        outcome(timestamps, problem is None, f"{where}: " + (problem or "frame times strictly increasing")),
-        outcome(
-            gaps,
-            occluded <= MAX_OCCLUDED_FRACTION,
-            f"{where}: {occluded:.1%} of joint samples occluded",
-            occluded_fraction=occluded,
-            occluded_samples=int((~valid).sum()),
-        ),
-        outcome(sync, found, f"{where}: {text}", n_events=len(summary.sync_events)),
-    ]

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from flexsync.errors import MissingInputError
 from flexsync.raw.manifest import StreamEntry
-from flexsync.storage.layout import StoreLayout
+from flexsync.storage.store import Store
 from flexsync.storage.zarr_io import open_group_readonly
 
 __all__ = [
@@ -133,14 +132,10 @@ class StagedStream:
         return np.asarray(open_group_readonly(self.path)[name][...])
 
 
-def read_staged(store: StoreLayout, key: str, stream: str) -> StagedStream:
-    path = store.staging_stream(key, stream)
-    if not (path / "zarr.json").is_file():
-        raise MissingInputError(
-            "staged stream not found: materialise its stream asset first", path=path, recording=key, stream=stream
-        )
-    group = open_group_readonly(path)
-    attrs = dict(group.attrs)
+def read_staged(store: Store, key: str, stream: str) -> StagedStream:
+    """The staged stream ``stream`` of recording ``key`` (MissingInputError if it was never staged)."""
+    path = store.staged_stream_path(key, stream)
+    attrs = dict(open_group_readonly(path).attrs)
     return StagedStream(path=path, summary=StreamSummary.from_attrs(attrs["ingest"]), attrs=attrs)
 
 

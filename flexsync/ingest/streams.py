@@ -1,90 +1,83 @@
-"""The standard FLEX streams and the one entry point that ingests any of them."""
+"""Ingest the streams of a recording: the skeleton every kind shares, and running several at once.
+
+The skeleton (verify, read, summarise, write, check) is written once here: the file is located
+safely and hashed against the manifest, the kind's ingester reads it and writes its staging group
+into a folder that becomes the staged stream only if everything succeeds, and the checks every
+kind has (timestamps increasing, sync events found) are evaluated the same way for all.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from flexsync.config import PipelineSettings
 from flexsync.errors import FlexsyncError
-from flexsync.ingest.recording import RawRecording, naming_errors
+from flexsync.ingest.checks import outcome
+from flexsync.ingest.contract import Ingester, StageOutput, StreamResult, StreamSource
+from flexsync.ingest.recording import RawRecording, naming_errors, verify_input
+from flexsync.ingest.registry import ingester_for
+from flexsync.ingest.staging import strictly_increasing_problem
 from flexsync.quality import CheckOutcome
-from flexsync.readers.video import decoding_work
-from flexsync.storage.layout import StoreLayout
+from flexsync.storage.store import Store
 
-__all__ = ["STREAMS", "StreamResult", "StreamSpec", "ingest_stream", "ingest_streams"]
-
-
-@dataclass(frozen=True)
-class StreamSpec:
-    name: str
-    kind: str
-    description: str
+__all__ = ["ingest_stream", "ingest_streams", "streams_of_kind"]
 
 
-STREAMS: dict[str, StreamSpec] = {
-    spec.name: spec
-    for spec in (
-        *(
-            StreamSpec(f"cam{i}", "video", f"Cinema view {i}: frame PTS, dropped frames, sync flash, resized frames.")
-            for i in range(1, 5)
-        ),
-        StreamSpec("phone", "video", "Phone view (variable frame rate): PTS, drops, sync flash, resized frames."),
-        StreamSpec("mocap", "mocap", "Motion capture: 21 joints in metres with gap mask, analog sync pulses."),
-        StreamSpec("emg", "emg", "sEMG: raw, cleaned (band-pass + notch) and envelope, channel quality, trigger."),
-        StreamSpec("physio", "physio", "Heart and breathing rate with device timestamps and logged sync inputs."),
-    )
-}
-
-
-@dataclass
-class StreamResult:
-    """What an ingest step tells the orchestrator."""
-
-    stream: str
-    kind: str
-    staging_path: Path | None
-    metadata: dict[str, Any]
-    checks: list[CheckOutcome] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+def streams_of_kind(recording: RawRecording, kind: str) -> list[str]:
+    """The manifest's streams of one kind, in manifest order."""
+    return [name for name, entry in recording.manifest.streams.items() if entry.kind == kind]
 
 
 def ingest_stream(
-    recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings, *, alongside: bool = False
+    recording: RawRecording, stream: str, store: Store, settings: PipelineSettings, *, alongside: bool = False
 ) -> StreamResult:
-    """Read, process and stage one stream of a recording (atomically replacing any earlier staging).
+    """Read, process and stage one manifest stream (atomically replacing any earlier staging).
 
-    A stream the manifest does not list is reported as absent and any stale staging is removed.
     ``alongside``: other streams are ingested at the same time (a video then decodes on one thread).
+    Errors name the recording, the stream and the file.
     """
-    from flexsync.ingest import emg, mocap, physio, video
-
-    kind = STREAMS[stream].kind if stream in STREAMS else recording.stream(stream).kind
-    target = store.staging_stream(recording.key, stream)
-    if not recording.has_stream(stream):
-        shutil.rmtree(target, ignore_errors=True)
-        return StreamResult(stream, kind, None, {"present": False}, [], [f"stream {stream} not in the manifest"])
-    ingest = {
-        "mocap": mocap.ingest_mocap,
-        "emg": emg.ingest_emg,
-        "physio": physio.ingest_physio,
-    }
+    ingester = ingester_for(recording, stream)
     with naming_errors(recording, stream):
-        if kind == "video":
-            return video.ingest_video(recording, stream, store, settings, alongside=alongside)
-        return ingest[kind](recording, stream, store, settings)
+        entry = recording.stream(stream)
+        path = recording.stream_path(stream)
+        sha256, size = verify_input(recording, entry.file, stream=stream)
+        source = StreamSource(recording, stream, entry, path, sha256, size, settings, alongside)
+        with store.write_staged_stream(recording.key, stream) as group_dir:
+            staged = ingester.stage(source, group_dir)
+    return StreamResult(
+        stream=stream,
+        kind=ingester.kind,
+        metadata=staged.metadata,
+        checks=_shared_checks(ingester, source, staged),
+        warnings=staged.summary.warnings,
+    )
+
+
+def _shared_checks(ingester: Ingester, source: StreamSource, staged: StageOutput) -> list[CheckOutcome]:
+    """The kind's checks in registry order: timestamps, the kind's own, sync events."""
+    timestamps, *_, sync = ingester.checks
+    problem = strictly_increasing_problem(staged.t_device)
+    labels = sorted(e.label for e in staged.summary.sync_events)
+    found = labels == ["end", "start"]
+    text = f"{ingester.events_noun} found: " + (", ".join(labels) or "none")
+    if staged.no_sync_reason is not None:
+        found, text = True, f"{staged.no_sync_reason}: no sync events expected"
+    return [
+        outcome(
+            timestamps, problem is None, f"{source.where}: " + (problem or f"{ingester.time_noun} strictly increasing")
+        ),
+        *staged.checks,
+        outcome(sync, found, f"{source.where}: {text}", n_events=len(labels)),
+    ]
 
 
 def ingest_streams(
     recording: RawRecording,
     streams: Sequence[str],
-    store: StoreLayout,
+    store: Store,
     settings: PipelineSettings,
     *,
     workers: int = 0,
@@ -122,18 +115,13 @@ def ingest_streams(
                 yield stream, error
 
 
-def _kind(recording: RawRecording, stream: str) -> str:
-    return STREAMS[stream].kind if stream in STREAMS else recording.stream(stream).kind
+def _kind(recording: RawRecording, stream: str) -> str | None:
+    return recording.manifest.streams[stream].kind if recording.has_stream(stream) else None
 
 
 def _work_estimate(recording: RawRecording, stream: str) -> float:
-    """Videos by pixels to decode, ahead of every signal stream (those take well under a second)."""
-    if not recording.has_stream(stream):
-        return 0.0
+    """Relative ingest cost, by the kind's own estimate (0 when the file cannot be located)."""
     try:
-        path = recording.stream_path(stream)
-        if _kind(recording, stream) == "video":
-            return 1e9 + decoding_work(path)
-        return float(path.stat().st_size)
+        return ingester_for(recording, stream).work_estimate(recording.stream_path(stream))
     except (OSError, FlexsyncError):
         return 0.0  # a missing or unsafe file fails in ingest_stream with a message that names it

@@ -11,22 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from flexsync.config import PipelineSettings
 from flexsync.errors import InputFileError
 from flexsync.ingest.checks import STREAM_CHECKS, outcome
-from flexsync.ingest.recording import RawRecording, verify_input
-from flexsync.ingest.staging import StreamSummary, SyncEvent, strictly_increasing_problem
-from flexsync.ingest.streams import StreamResult
+from flexsync.ingest.contract import StageOutput, StreamSource
+from flexsync.ingest.recording import RawRecording
+from flexsync.ingest.staging import StreamSummary, SyncEvent
 from flexsync.quality import TableMeta
 from flexsync.readers.stream import VideoStream
-from flexsync.readers.video import GAP_FACTOR, iter_frames, probe_video
-from flexsync.storage.atomic import atomic_directory
+from flexsync.readers.video import GAP_FACTOR, decoding_work, iter_frames, probe_video
 from flexsync.storage.background import BackgroundAppender
-from flexsync.storage.layout import StoreLayout
 from flexsync.storage.zarr_io import ChunkedAppender, create_array, open_group_for_write, write_array
 from flexsync.timing.flash import detect_flashes
 
-__all__ = ["dropped_frame_gaps", "ingest_video"]
+__all__ = ["VideoIngester", "dropped_frame_gaps"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,29 +53,40 @@ def dropped_frame_gaps(timestamps_s: np.ndarray) -> list[dict[str, float | int]]
     return gaps
 
 
-def ingest_video(
-    recording: RawRecording, stream: str, store: StoreLayout, settings: PipelineSettings, *, alongside: bool = False
-) -> StreamResult:
-    """Stage one view: PTS, drops, flashes, resized frames and cell luma, in one decoding pass.
+class VideoIngester:
+    """One video view: PTS, drops, flashes, resized frames and cell luma, in one decoding pass.
 
-    ``alongside``: other videos are being decoded at the same time, so this one decodes and scales
-    on a single thread (FFmpeg's own threads would only compete with the other videos for the
-    cores: about 30% more CPU for the same frames on 2 cores).
+    With ``source.alongside`` (other videos decode at the same time) this one decodes and scales
+    on a single thread: FFmpeg's own threads would only compete with the other videos for the
+    cores (about 30% more CPU for the same frames on 2 cores).
     """
-    entry = recording.stream(stream)
-    path = recording.stream_path(stream)
-    sha256, size = verify_input(recording, entry.file, stream=stream)
-    video = probe_video(path, stream_index=entry.options.get("video_stream"), name=stream)
-    _reject_truncated(video, path, recording.key, stream)
-    t_device = video.timestamps_s
-    exposure_s = float(entry.options.get("exposure_s") or _calibrated_exposure(recording, stream) or 0.0)
-    if exposure_s <= 0:
-        exposure_s = 1.0 / video.nominal_rate_hz  # no exposure known: assume a 360-degree shutter
-    width, height = settings.frame_width, settings.frame_height
-    luma = np.empty((video.n_frames, *settings.luma_grid), dtype=np.float32)
-    target = store.staging_stream(recording.key, stream)
-    with atomic_directory(target) as tmp:
-        group = open_group_for_write(tmp)
+
+    kind = "video"
+    description = "Video views: frame PTS, dropped frames, sync flashes, resized frames (any number of views)."
+    checks = STREAM_CHECKS["video"]
+    time_noun = "PTS"
+    events_noun = "sync flashes"
+
+    def work_estimate(self, source_path: Path) -> float:
+        return 1e9 + decoding_work(source_path)  # ahead of every signal stream (those take well under a second)
+
+    def stage(self, source: StreamSource, group_dir: Path) -> StageOutput:
+        recording, entry, path, stream, settings = (
+            source.recording,
+            source.entry,
+            source.path,
+            source.stream,
+            source.settings,
+        )
+        video = probe_video(path, stream_index=entry.options.get("video_stream"), name=stream)
+        _reject_truncated(video, path, recording.key, stream)
+        t_device = video.timestamps_s
+        exposure_s = float(entry.options.get("exposure_s") or _calibrated_exposure(recording, stream) or 0.0)
+        if exposure_s <= 0:
+            exposure_s = 1.0 / video.nominal_rate_hz  # no exposure known: assume a 360-degree shutter
+        width, height = settings.frame_width, settings.frame_height
+        luma = np.empty((video.n_frames, *settings.luma_grid), dtype=np.float32)
+        group = open_group_for_write(group_dir)
         frames = create_array(
             group,
             "frames",
@@ -96,8 +104,8 @@ def ingest_video(
                 height=height,
                 chunk_frames=settings.frame_chunk,
                 luma_grid=settings.luma_grid,
-                threads="NONE" if alongside else "AUTO",
-                scale_threads=1 if alongside else 0,
+                threads="NONE" if source.alongside else "AUTO",
+                scale_threads=1 if source.alongside else 0,
                 buffers=out.borrow,  # frames are converted straight into the writer's buffers
             )
             for chunk in chunks:
@@ -118,12 +126,7 @@ def ingest_video(
             SyncEvent(float(flashes.onset_s[i]), float(flashes.uncertainty_s[i]), "flash", flashes.which[i])
             for i in range(flashes.n)
         ]
-        summary = StreamSummary.measure(
-            entry,
-            stream=stream,
-            kind="video",
-            sha256=sha256,
-            size=size,
+        summary = source.summary(
             t_device=t_device,
             n_channels=3,
             sync_events=events,
@@ -149,14 +152,18 @@ def ingest_video(
                 "ingest": summary.to_attrs(),
             }
         )
-    return StreamResult(
-        stream=stream,
-        kind="video",
-        staging_path=target,
-        metadata=_metadata(summary, width, height, exposure_s),
-        checks=_checks(recording.key, summary, t_device),
-        warnings=summary.warnings,
-    )
+        n_missing = sum(g["n_missing"] for g in gaps)
+        fraction = n_missing / max(1, summary.n_samples + n_missing)
+        dropped = outcome(
+            self.checks[1],
+            fraction <= MAX_DROPPED_FRACTION,
+            f"{source.where}: {n_missing} dropped frames ({fraction:.2%}) in {len(gaps)} gaps",
+            n_dropped=n_missing,
+            gaps=len(gaps),
+        )
+        return StageOutput(
+            summary=summary, t_device=t_device, metadata=_metadata(summary, width, height, exposure_s), checks=[dropped]
+        )
 
 
 def _reject_truncated(video: VideoStream, path: Path, key: str, stream: str) -> None:
@@ -203,28 +210,3 @@ def _metadata(summary: StreamSummary, width: int, height: int, exposure_s: float
         "pts_first_s": summary.t_device_first_s,
         "pts_last_s": summary.t_device_last_s,
     }
-
-
-def _checks(key: str, summary: StreamSummary, t_device: np.ndarray) -> list:
-    timestamps, dropped, sync = STREAM_CHECKS["video"]
-    problem = strictly_increasing_problem(t_device)
-    n_missing = sum(g["n_missing"] for g in summary.dropped_frames)
-    fraction = n_missing / max(1, summary.n_samples + n_missing)
-    labels = sorted(e.label for e in summary.sync_events)
-    where = f"recording {key}, stream {summary.stream}"
-    return [
-        outcome(timestamps, problem is None, f"{where}: " + (problem or "PTS strictly increasing")),
-        outcome(
-            dropped,
-            fraction <= MAX_DROPPED_FRACTION,
-            f"{where}: {n_missing} dropped frames ({fraction:.2%}) in {len(summary.dropped_frames)} gaps",
-            n_dropped=n_missing,
-            gaps=len(summary.dropped_frames),
-        ),
-        outcome(
-            sync,
-            labels == ["end", "start"],
-            f"{where}: sync flashes found: {', '.join(labels) or 'none'}",
-            n_events=len(labels),
-        ),
-    ]

@@ -1,6 +1,6 @@
-"""The flexsync store: where files go, how they are committed atomically, Zarr and Parquet IO.
+"""The flexsync store: one object that owns every path, open and commit; Zarr and Parquet IO below it.
 
-See docs/store-format.md for the layout and how to open a store from zarr-python and polars.
+See docs/store-format.md for the layout and how to open a store from zarr-python, polars and DuckDB.
 """
 
 from flexsync.storage.atomic import (
@@ -10,19 +10,17 @@ from flexsync.storage.atomic import (
     link_or_copy_tree,
     remove_stale_temporaries,
 )
-from flexsync.storage.layout import (
-    StoreLayout,
-    list_recordings,
-    list_staged_streams,
-    list_table_partitions,
-    recording_path,
-    report_path,
-    staging_dir,
-    staging_stream_path,
-    table_glob,
-    table_partition_path,
+from flexsync.storage.store import (
+    RECORDING_TABLES,
+    SAMPLES_TABLE,
+    SYNC_REPORT_JSON,
+    SYNC_REPORT_PNG,
+    Store,
+    UnitWriter,
+    check_slug,
+    is_hidden,
 )
-from flexsync.storage.tables import TableWriteResult, read_table, write_partition, write_table
+from flexsync.storage.tables import TableWriteResult, read_partitions, write_table
 from flexsync.storage.zarr_io import (
     ChunkedAppender,
     RecordingNotReadyError,
@@ -36,32 +34,29 @@ from flexsync.storage.zarr_io import (
 )
 
 __all__ = [
+    "RECORDING_TABLES",
+    "SAMPLES_TABLE",
+    "SYNC_REPORT_JSON",
+    "SYNC_REPORT_PNG",
     "ChunkedAppender",
     "LinkStats",
     "RecordingNotReadyError",
-    "StoreLayout",
+    "Store",
     "TableWriteResult",
+    "UnitWriter",
     "atomic_directory",
     "atomic_file",
+    "check_slug",
     "create_array",
+    "is_hidden",
     "link_or_copy_tree",
-    "list_recordings",
-    "list_staged_streams",
-    "list_table_partitions",
     "normalize_attrs",
     "open_group_for_write",
     "open_group_readonly",
+    "read_partitions",
     "read_recording",
-    "read_table",
-    "recording_path",
     "remove_stale_temporaries",
-    "report_path",
     "set_attrs",
-    "staging_dir",
-    "staging_stream_path",
-    "table_glob",
-    "table_partition_path",
     "write_array",
-    "write_partition",
     "write_table",
 ]

@@ -54,12 +54,17 @@ class LinkStats:
     bytes_copied: int
 
 
-def temporary_sibling(final: Path | str, tag: str = "tmp") -> Path:
-    """A fresh hidden name beside ``final``: ``.<name>.<tag>-<pid>-<counter>`` (not created)."""
+def temporary_sibling(final: Path | str, tag: str = "tmp", *, work_dir: Path | None = None, prefix: str = "") -> Path:
+    """A fresh hidden name for a temporary of ``final``: ``.<prefix><name>.<tag>-<pid>-<counter>`` (not created).
+
+    It sits beside ``final``, or in ``work_dir`` (which must be on the same filesystem) so that
+    globs over the final folder never match work in progress.
+    """
     final = Path(final)
     if tag not in ("tmp", "old"):
         raise ValueError(f"tag must be 'tmp' or 'old', got {tag!r}")
-    return final.parent / f".{final.name}.{tag}-{os.getpid()}-{next(_COUNTER)}"
+    folder = final.parent if work_dir is None else Path(work_dir)
+    return folder / f".{prefix}{final.name}.{tag}-{os.getpid()}-{next(_COUNTER)}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -72,7 +77,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(final: Path | str) -> list[Path]:
+def remove_stale_temporaries(final: Path | str, *, work_dir: Path | None = None, prefix: str = "") -> list[Path]:
     """Delete temporaries of ``final`` left by processes that no longer run; return what was removed.
 
     Debris of live processes (including this one) is left alone: it may be a write in progress.
@@ -80,12 +85,13 @@ def remove_stale_temporaries(final: Path | str) -> list[Path]:
     readers skip hidden names).
     """
     final = Path(final)
-    if not final.parent.is_dir():
+    folder = final.parent if work_dir is None else Path(work_dir)
+    if not folder.is_dir():
         return []
     removed = []
-    for child in sorted(final.parent.iterdir()):
+    for child in sorted(folder.iterdir()):
         match = _DEBRIS.match(child.name)
-        if match is None or match["name"] != final.name:
+        if match is None or match["name"] != prefix + final.name:
             continue
         pid = int(match["pid"])
         if pid == os.getpid() or _pid_alive(pid):
@@ -140,8 +146,8 @@ def _replace_directory(tmp: Path, final: Path, *, use_exchange: bool = True) -> 
 
 
 @contextmanager
-def atomic_directory(final: Path | str) -> Iterator[Path]:
-    """Yield an empty hidden directory beside ``final``; on success it replaces ``final``.
+def atomic_directory(final: Path | str, *, work_dir: Path | None = None, prefix: str = "") -> Iterator[Path]:
+    """Yield an empty hidden directory beside ``final`` (or in ``work_dir``); on success it replaces ``final``.
 
     On any exception the temporary tree is deleted and the exception re-raised; ``final`` is
     then untouched. Parent folders are created.
@@ -153,8 +159,10 @@ def atomic_directory(final: Path | str) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(final)
-    tmp = temporary_sibling(final)
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(final, work_dir=work_dir, prefix=prefix)
+    tmp = temporary_sibling(final, work_dir=work_dir, prefix=prefix)
     tmp.mkdir()
     try:
         yield tmp
@@ -166,7 +174,7 @@ def atomic_directory(final: Path | str) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(final: Path | str) -> Iterator[Path]:
+def atomic_file(final: Path | str, *, work_dir: Path | None = None) -> Iterator[Path]:
     """Yield a path with the same file name as ``final``, inside a hidden temporary folder beside it.
 
     Write the file there (the name keeps its suffix, so writers that guess the format from it
@@ -180,8 +188,10 @@ def atomic_file(final: Path | str) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(final)
-    holder = temporary_sibling(final)
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(final, work_dir=work_dir)
+    holder = temporary_sibling(final, work_dir=work_dir)
     holder.mkdir()
     try:
         target = holder / final.name

@@ -384,7 +384,7 @@ class ChunkedAppender:
         self._n_written = stop
 
 
-def read_recording(path: Path | str) -> zarr.Group:
+def read_recording(path: Path | str, *, recording: str | None = None) -> zarr.Group:
     """Open a published recording read-only, refusing anything that is not complete.
 
     Raises
@@ -396,7 +396,7 @@ def read_recording(path: Path | str) -> zarr.Group:
         not the one this code reads.
     """
     path = Path(path)
-    recording = path.name.removesuffix(".zarr")
+    recording = recording or path.name.removesuffix(".zarr")
     try:
         group = open_group_readonly(path)
     except MissingInputError as exc:

@@ -97,7 +97,7 @@ def test_failed_blocking_clock_check_stops_the_publish(materialised, instance, t
         copy_raw_tree(source, store / "staging" / BAD / f"{stream}.zarr")
     previous = copy_published(materialised.store, store, BAD)
     register_recordings(instance, [BAD])
-    strict = FlexsyncResource(raw_root=str(materialised.raw), store_root=str(store), max_video_residual_s=1e-4)
+    strict = FlexsyncResource(raw_root=str(materialised.raw), store_root=str(store), max_residual_s={"video": 1e-4})
     result = dg.materialize(
         [clock_models, aligned_recording],
         partition_key=BAD,

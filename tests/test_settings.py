@@ -1,0 +1,45 @@
+"""One settings definition: the resource, the CLI override and the docs table all come from PipelineSettings."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from flexsync.assets.resources import FlexsyncResource
+from flexsync.config import PipelineSettings, settings_table
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
+
+
+def test_docs_table_is_the_settings_definition():
+    text = DOC.read_text(encoding="utf-8")
+    start, end = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
+    table = text[text.index(start) + len(start) : text.index(end)]
+    assert table == settings_table()
+    assert table.count("\n") == len(fields(PipelineSettings)) + 2
+
+
+def test_resource_exposes_every_setting_with_its_default_and_doc():
+    resource = FlexsyncResource(raw_root="raw", store_root="store")
+    assert resource.settings() == PipelineSettings()
+    model_fields = FlexsyncResource.model_fields
+    for doc in PipelineSettings.documented():
+        assert model_fields[doc.name].description == doc.doc
+    changed = FlexsyncResource(raw_root="r", store_root="s", luma_grid=[9, 16], max_residual_s={"video": 1e-4})
+    settings = changed.settings()
+    assert settings.luma_grid == (9, 16)
+    assert settings.residual_limit_s("video") == 1e-4
+    assert settings.residual_limit_s("mocap") == 0.001  # kinds left out keep their default
+
+
+def test_overrides_parse_as_json_and_refuse_unknown_names():
+    assert PipelineSettings.parse_override("grid_rate_hz=120") == ("grid_rate_hz", 120)
+    assert PipelineSettings.parse_override("frame_codec=none") == ("frame_codec", "none")
+    assert PipelineSettings.parse_override("emg_band_hz=[10, 400]") == ("emg_band_hz", [10, 400])
+    assert PipelineSettings.from_values({"emg_band_hz": [10, 400]}).emg_band_hz == (10, 400)
+    with pytest.raises(ValueError, match="expected NAME=VALUE with NAME one of frame_width"):
+        PipelineSettings.parse_override("frame_widht=3")
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) nope"):
+        PipelineSettings.from_values({"nope": 1})
