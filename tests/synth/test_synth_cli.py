@@ -1,7 +1,8 @@
 """``flexsync synth`` from the command line, and the FLEX-size plan it would generate.
 
 The command is run in-process through typer's CliRunner at a tiny size; the FLEX-size layout
-(38 subjects x 20 actions) is only planned, never generated.
+(38 subjects x 20 actions) is only planned, never generated. Bad options fail with a short
+message on stderr, or the exception itself with ``--debug``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ TINY = ["--subjects", "1", "--actions", "A13", "--repetitions", "1", "--width", 
 
 def test_synth_command_writes_the_tree_and_reports_the_count(tmp_path: Path) -> None:
     raw, truth = tmp_path / "raw", tmp_path / "truth"
-    result = CliRunner().invoke(app, ["synth", str(raw), "--truth", str(truth), "--seed", "3", *TINY])
+    result = CliRunner().invoke(app, ["synth", "--raw", str(raw), "--truth", str(truth), "--seed", "3", *TINY])
     assert result.exit_code == 0, result.output
     assert f"wrote 1 recordings to {raw}" in result.output
     assert f"ground truth in {truth}" in result.output
@@ -46,7 +47,8 @@ def test_synth_command_writes_the_tree_and_reports_the_count(tmp_path: Path) -> 
 
 def test_synth_command_with_edf_and_two_takes(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    args = ["synth", str(raw), "--truth", str(tmp_path / "truth"), *TINY, "--takes", "2", "--emg-format", "edf"]
+    truth = str(tmp_path / "truth")
+    args = ["synth", "--raw", str(raw), "--truth", truth, *TINY, "--takes", "2", "--emg-format", "edf"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "wrote 2 recordings" in result.output
@@ -64,20 +66,40 @@ def test_synth_command_with_edf_and_two_takes(tmp_path: Path) -> None:
 )
 def test_synth_command_rejects_bad_options_before_writing(tmp_path: Path, args: list[str], match: str) -> None:
     raw = tmp_path / "raw"
-    result = CliRunner().invoke(app, ["synth", str(raw), "--truth", str(tmp_path / "truth"), *args])
-    assert result.exit_code != 0
-    assert isinstance(result.exception, ValueError)
-    with pytest.raises(ValueError, match=match):
-        raise result.exception
+    result = CliRunner().invoke(app, ["synth", "--raw", str(raw), "--truth", str(tmp_path / "truth"), *args])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    first, hint = result.stderr.splitlines()
+    assert first.startswith("flexsync synth: error: invalid synth options: ") and match in first
+    assert "flexsync synth --help" in hint and "--debug" in hint
     assert not raw.exists()
+
+
+def test_synth_command_with_debug_raises_the_error_itself(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    result = CliRunner().invoke(
+        app, ["--debug", "synth", "--raw", str(raw), "--truth", str(tmp_path / "t"), "--width", "95"]
+    )
+    assert isinstance(result.exception, ValueError)
+    with pytest.raises(ValueError, match="width must be an even number >= 32"):
+        raise result.exception
 
 
 def test_synth_command_refuses_truth_inside_raw(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    result = CliRunner().invoke(app, ["synth", str(raw), "--truth", str(raw / "truth"), *TINY])
-    assert result.exit_code != 0
-    with pytest.raises(ValueError, match="lies inside raw root"):
-        raise result.exception
+    result = CliRunner().invoke(app, ["synth", "--raw", str(raw), "--truth", str(raw / "truth"), *TINY])
+    assert result.exit_code == 1
+    assert "lies inside raw root" in result.stderr.splitlines()[0]
+
+
+def test_synth_command_takes_its_roots_from_the_environment(tmp_path: Path) -> None:
+    raw, truth = tmp_path / "env_raw", tmp_path / "env_truth"
+    env = {"FLEXSYNC_RAW_ROOT": str(raw), "FLEXSYNC_TRUTH_ROOT": str(truth)}
+    result = CliRunner().invoke(app, ["synth", *TINY], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"wrote 1 recordings to {raw}" in result.stdout and f"ground truth in {truth}" in result.stdout
+    assert list_complete_recordings(raw) == ["S01_A13_T1"]
+    assert (truth / "S01_A13_T1" / "truth.json").is_file()
 
 
 def test_flex_size_plan_has_760_recordings_and_flex_skill_split() -> None:

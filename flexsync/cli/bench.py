@@ -1,0 +1,69 @@
+"""``flexsync bench ingest|sync|loader``: benchmarks that print figures measured in one run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from flexsync import config
+from flexsync.cli.app import app, bench_app
+from flexsync.cli.options import JsonOpt, StoreOpt
+from flexsync.cli.output import report, status
+
+__all__ = ["bench_ingest", "bench_loader", "bench_sync"]
+
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    json_out: JsonOpt = None,
+    width: Annotated[int, typer.Option(help="Cinema source width (FLEX: 1920)")] = 1280,
+    height: Annotated[int, typer.Option(help="Cinema source height (FLEX: 1080)")] = 720,
+    short_reps: Annotated[int, typer.Option(help="Repetitions of the short recording")] = 2,
+    long_reps: Annotated[int, typer.Option(help="Repetitions of the long recording")] = 8,
+) -> None:
+    """Ingest time vs the unavoidable decode+scale work, and peak memory.
+
+    Generates a short and a long recording and measures both in one process (docs/pipeline.md).
+    """
+    from flexsync.bench.ingest import run_ingest_benchmark
+
+    status(f"generating two recordings at {width}x{height} and measuring (a few minutes)...", json_out)
+    result = run_ingest_benchmark(width=width, height=height, short_reps=short_reps, long_reps=long_reps)
+    report(result.format(), result.to_dict(), json_out)
+
+
+@bench_app.command("sync")
+def bench_sync(
+    json_out: JsonOpt = None,
+    recordings: Annotated[int, typer.Option(help="Recordings to generate (offsets up to +-5 s)")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the generated recordings")] = 0,
+) -> None:
+    """Alignment accuracy against the generator's ground truth.
+
+    Generates recordings with known clock offsets and drifts and reports the error per stream type.
+    """
+    from flexsync.bench.sync import run_sync_benchmark
+
+    result = run_sync_benchmark(n_recordings=recordings, seed=seed)
+    report(result.format(), result.to_dict(), json_out)
+
+
+@bench_app.command("loader")
+def bench_loader(
+    store: StoreOpt = None,
+    json_out: JsonOpt = None,
+    clips: Annotated[int, typer.Option(help="Clips to read per side")] = 20,
+) -> None:
+    """Clips/s of the Zarr loader vs the FLEX code's JPEG folders.
+
+    Reads the same samples from the store's samples and from its FLEX export (export/flex);
+    missing JPEG folders are written first.
+    """
+    from flexsync.bench.loader import run_loader_benchmark
+    from flexsync.storage import Store
+
+    result = run_loader_benchmark(Store(config.store_root(store)), n_clips=clips)
+    report(result["summary"], result, json_out)

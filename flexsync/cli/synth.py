@@ -1,0 +1,65 @@
+"""``flexsync synth``: write a synthetic FLEX-style raw dataset and its ground truth."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from flexsync import config
+from flexsync.cli.app import app
+from flexsync.cli.options import RawOpt, TruthOpt
+from flexsync.cli.output import progress
+
+__all__ = ["synth"]
+
+ALL_ACTIONS = tuple(f"A{i:02d}" for i in range(1, 21))
+
+
+@app.command()
+def synth(
+    raw: RawOpt = None,
+    truth: TruthOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed and options, same bytes")] = 0,
+    subjects: Annotated[int, typer.Option(help="Number of subjects (FLEX has 38)")] = 2,
+    actions: Annotated[str, typer.Option(help="Comma-separated action ids, or 'all' for A01-A20")] = "A01,A13",
+    takes: Annotated[int, typer.Option(help="Takes (sets) per subject and action")] = 1,
+    repetitions: Annotated[int, typer.Option(help="Repetitions per set (FLEX: about 10)")] = 4,
+    width: Annotated[int, typer.Option(help="Cinema camera frame width (even)")] = 480,
+    height: Annotated[int, typer.Option(help="Cinema camera frame height (even)")] = 270,
+    emg_format: Annotated[str, typer.Option(help="bdf or edf")] = "bdf",
+    workers: Annotated[int, typer.Option(help="Recordings generated in parallel")] = 1,
+) -> None:
+    """Write a synthetic FLEX-style raw dataset and its ground truth.
+
+    The same seed and options give the same bytes, whatever the number of workers.
+    The truth folder must not lie inside the raw root.
+    """
+    from flexsync.synth.dataset import generate_dataset
+    from flexsync.synth.options import SynthOptions
+
+    options = SynthOptions(
+        seed=seed,
+        subjects=subjects,
+        actions=ALL_ACTIONS if actions == "all" else tuple(actions.split(",")),
+        takes=takes,
+        repetitions=repetitions,
+        width=width,
+        height=height,
+        phone_width=_even(height),
+        phone_height=_even(width),
+        emg_format=emg_format,
+    )
+    raw_root, truth_root = config.raw_root(raw), config.truth_root(truth)
+    started = time.perf_counter()
+    keys = generate_dataset(raw_root, truth_root, options, workers=workers, progress=progress("synth"))
+    size = sum(p.stat().st_size for p in raw_root.rglob("*") if p.is_file())
+    typer.echo(
+        f"wrote {len(keys)} recordings to {raw_root} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s; "
+        f"ground truth in {truth_root}"
+    )
+
+
+def _even(n: int) -> int:
+    return n - (n % 2)
