@@ -157,10 +157,15 @@ def write_spec(path: Path, spec: GroupsSpec) -> Path:
     return path
 
 
-def write_small_recording(store_root: Path | str, key: str = "S01_A01_T1") -> Path:
-    """A conforming recording at ``recordings/<key>.zarr`` of ``store_root`` (key also set in attrs)."""
-    from flexsync.storage.layout import recording_path
+def write_small_recording(store_root: Path | str, key: str = "S01_A01_T1", tables: dict | None = None) -> Path:
+    """A conforming recording published as the unit ``recordings/<key>/`` of ``store_root`` (key also in attrs)."""
+    from flexsync.storage.store import Store
 
     spec = recording_spec()
     spec.attrs[""]["recording"] = key
-    return write_spec(recording_path(store_root, key), spec)
+    store = Store(store_root)
+    with store.publish_recording(key) as unit:
+        write_spec(unit.zarr_path, spec)
+        for table, df in (tables or {}).items():  # {table: DataFrame}, validated by the unit
+            unit.write_table(table, df)
+    return store.recording_path(key)

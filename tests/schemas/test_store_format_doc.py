@@ -10,37 +10,41 @@ from pathlib import Path
 import polars as pl
 from layout_factory import write_small_recording
 
-from flexsync.storage import write_partition
-
 DOC = Path(__file__).resolve().parents[2] / "docs" / "store-format.md"
 
 
 def test_store_format_examples_run(tmp_path):
     store = str(tmp_path)
-    write_small_recording(tmp_path)
-    write_partition(
-        tmp_path,
-        "clock_models",
-        "S01_A01_T1",
-        pl.DataFrame(
-            {
-                "recording": ["S01_A01_T1"],
-                "stream": ["emg"],
-                "reference": ["mocap"],
-                "segment": [0],
-                "method": ["events"],
-                "device_start_s": [0.0],
-                "device_end_s": [30.0],
-                "offset_s": [0.4],
-                "drift_ppm": [20.0],
-                "n_events": [2],
-                "rms_residual_s": [0.0002],
-                "max_abs_residual_s": [0.0003],
-                "confidence": [1.0],
-            },
-            schema_overrides={"segment": pl.Int32, "n_events": pl.Int32},
-        ),
+    models = pl.DataFrame(
+        {
+            "recording": ["S01_A01_T1"],
+            "stream": ["emg"],
+            "reference": ["mocap"],
+            "segment": [0],
+            "method": ["events"],
+            "device_start_s": [0.0],
+            "device_end_s": [30.0],
+            "offset_s": [0.4],
+            "drift_ppm": [20.0],
+            "n_events": [2],
+            "rms_residual_s": [0.0002],
+            "max_abs_residual_s": [0.0003],
+            "confidence": [1.0],
+        },
+        schema_overrides={"segment": pl.Int32, "n_events": pl.Int32},
     )
+    dropped = pl.DataFrame(
+        {
+            "recording": ["S01_A01_T1"],
+            "stream": ["cam1"],
+            "after_frame": [12],
+            "t_device_s": [0.2],
+            "gap_s": [0.0333],
+            "n_missing": [1],
+        },
+        schema_overrides={"after_frame": pl.Int64, "n_missing": pl.Int32},
+    )
+    write_small_recording(tmp_path, tables={"clock_models": models, "dropped_frames": dropped})
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 5
     outputs = []

@@ -8,8 +8,18 @@ import polars as pl
 import pytest
 
 from flexsync.schemas.tables import TableValidationError, empty_table
-from flexsync.storage.layout import table_glob, table_partition_path
-from flexsync.storage.tables import read_table, write_partition, write_table
+from flexsync.storage.store import Store
+from flexsync.storage.tables import write_table
+
+
+def write_partition(root, table: str, key: str, df: pl.DataFrame):
+    """Publish a unit for ``key`` holding just this table (what a publish does for each of its tables)."""
+    with Store(root).publish_recording(key) as unit:
+        return unit.write_table(table, df)
+
+
+def read_table(root, table: str, **kwargs) -> pl.DataFrame:
+    return Store(root).read_table(table, **kwargs)
 
 
 def _events(key: str, n: int = 4, offset_s: float = 0.5) -> pl.DataFrame:
@@ -31,12 +41,13 @@ def _events(key: str, n: int = 4, offset_s: float = 0.5) -> pl.DataFrame:
 def test_write_then_read_round_trip(tmp_path):
     df = _events("S01_A01_T1")
     result = write_partition(tmp_path, "sync_events", "S01_A01_T1", df)
-    path = table_partition_path(tmp_path, "sync_events", "S01_A01_T1")
-    assert result.path == path and result.n_rows == 4 and result.recordings == ("S01_A01_T1",)
+    path = Store(tmp_path).table_partition("sync_events", "S01_A01_T1")
+    assert result.n_rows == 4 and result.recordings == ("S01_A01_T1",)
     assert result.n_bytes == path.stat().st_size > 0
     back = read_table(tmp_path, "sync_events")
     assert back.equals(df)
-    assert os.listdir(path.parent) == ["S01_A01_T1.parquet"]
+    assert os.listdir(path.parent) == ["sync_events.parquet"]
+    assert os.listdir(tmp_path / ".work") == []  # nothing left of the unit's build
 
 
 def test_same_rows_give_the_same_bytes_and_rewrites_replace(tmp_path):
@@ -63,7 +74,8 @@ def test_invalid_rows_are_refused_and_nothing_is_written(tmp_path):
         ("S01_A01_T1", "source", "gps", 2),
         ("S01_A01_T1", "source", "gps", 3),
     ]
-    assert not (tmp_path / "tables").exists() or list((tmp_path / "tables").rglob("*.parquet")) == []
+    assert list(tmp_path.rglob("*.parquet")) == []
+    assert Store(tmp_path).table_keys("sync_events") == []
 
 
 def test_rows_of_another_recording_do_not_belong_in_the_partition(tmp_path):
@@ -75,7 +87,7 @@ def test_rows_of_another_recording_do_not_belong_in_the_partition(tmp_path):
     ) as info:
         write_partition(tmp_path, "sync_events", "S01_A01_T1", df)
     assert info.value.recordings == ["S01_A01_T1", "S02_A01_T1"]
-    with pytest.raises(ValueError, match=r"must be named <recording key>\.parquet"):
+    with pytest.raises(ValueError, match=r"must be a \.parquet of a valid key"):
         write_table(df, "sync_events", tmp_path / "all.csv")
 
 
@@ -83,10 +95,10 @@ def test_partitions_read_in_recording_order_ignoring_crash_debris(tmp_path):
     for key in ["S02_A01_T1", "S01_A01_T2", "S01_A01_T1"]:
         write_partition(tmp_path, "sync_events", key, _events(key))
     write_partition(tmp_path, "sync_events", "S03_A01_T1", _events("S03_A01_T1", n=0))
-    # What a writer killed inside atomic_file leaves: a hidden folder holding a complete-looking file.
-    debris = table_partition_path(tmp_path, "sync_events", "S09_A01_T1").parent / ".S09_A01_T1.parquet.tmp-1-0"
-    debris.mkdir()
-    _events("S09_A01_T1").write_parquet(debris / "S09_A01_T1.parquet")
+    # What a publisher killed mid-unit leaves: a complete-looking unit under .work/.
+    debris = tmp_path / ".work" / ".recordings-S09_A01_T1.tmp-1-0" / "tables"
+    debris.mkdir(parents=True)
+    _events("S09_A01_T1").write_parquet(debris / "sync_events.parquet")
     back = read_table(tmp_path, "sync_events", validate=True)
     assert back.get_column("recording").unique(maintain_order=True).to_list() == [
         "S01_A01_T1",
@@ -101,7 +113,7 @@ def test_partitions_read_in_recording_order_ignoring_crash_debris(tmp_path):
         "emg",
     ]
     # The documented glob for other tools sees the same partitions, not the debris.
-    assert pl.scan_parquet(table_glob(tmp_path, "sync_events")).collect().height == 12
+    assert pl.scan_parquet(Store(tmp_path).table_glob("sync_events")).collect().height == 12
 
 
 def test_reading_a_table_without_partitions_gives_its_empty_schema(tmp_path):
