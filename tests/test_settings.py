@@ -43,3 +43,15 @@ def test_overrides_parse_as_json_and_refuse_unknown_names():
         PipelineSettings.parse_override("frame_widht=3")
     with pytest.raises(ValueError, match=r"unknown setting\(s\) nope"):
         PipelineSettings.from_values({"nope": 1})
+
+
+def test_cli_set_reaches_the_resource_and_refuses_unknown_names(tmp_path):
+    from typer.testing import CliRunner
+
+    from flexsync.cli import app
+    from flexsync.pipelines.runner import make_resource
+
+    assert make_resource("r", "s", {"grid_rate_hz": 30}).settings().grid_rate_hz == 30
+    result = CliRunner().invoke(app, ["run", "--raw", str(tmp_path), "--store", str(tmp_path), "--set", "nope=1"])
+    assert result.exit_code == 2
+    assert "expected NAME=VALUE with NAME one of frame_width" in result.output

@@ -13,7 +13,7 @@ import typer
 
 from flexsync import config
 
-__all__ = ["JSON_STDOUT", "JsonOpt", "RawOpt", "StoreOpt", "TruthOpt", "location_help"]
+__all__ = ["JSON_STDOUT", "JsonOpt", "RawOpt", "SetOpt", "StoreOpt", "TruthOpt", "location_help", "parse_settings"]
 
 JSON_STDOUT = "-"
 
@@ -59,3 +59,25 @@ JsonOpt = Annotated[
         help=f"Write the JSON object to PATH; '{JSON_STDOUT}' prints it to stdout instead of the text report",
     ),
 ]
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        show_default=False,
+        help="Override a processing setting (VALUE as JSON; repeatable); docs/pipeline.md lists the settings",
+    ),
+]
+
+
+def parse_settings(values: list[str] | None) -> dict[str, object]:
+    """``--set`` values as {setting: value}; a bad name is a usage error that lists the settings."""
+    out: dict[str, object] = {}
+    for text in values or []:
+        try:
+            name, value = config.PipelineSettings.parse_override(text)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--set") from None
+        out[name] = value
+    return out

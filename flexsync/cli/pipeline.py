@@ -11,7 +11,7 @@ import typer
 
 from flexsync import config
 from flexsync.cli.app import app
-from flexsync.cli.options import RawOpt, StoreOpt, TruthOpt
+from flexsync.cli.options import RawOpt, SetOpt, StoreOpt, TruthOpt, parse_settings
 from flexsync.cli.output import progress
 from flexsync.cli.synth import synth
 
@@ -43,6 +43,7 @@ def run(
     ] = None,
     parallel: Annotated[int, typer.Option(help="Recordings processed at once (worker processes)")] = 2,
     training: Annotated[bool, typer.Option(help="Then build the sample index, splits, FLEX export and VideoQA")] = True,
+    set_: SetOpt = None,
 ) -> None:
     """Run the whole pipeline in-process and print a summary.
 
@@ -55,10 +56,13 @@ def run(
 
     raw_root, store_root = config.raw_root(raw), config.store_root(store)
     started = time.perf_counter()
-    runs = run_recordings(raw_root, store_root, keys=recording or None, progress=progress("run"), parallel=parallel)
+    settings = parse_settings(set_)
+    runs = run_recordings(
+        raw_root, store_root, keys=recording or None, progress=progress("run"), parallel=parallel, settings=settings
+    )
     typer.echo(format_summary(runs, Store(store_root), time.perf_counter() - started))
     if training and any(r.success for r in runs):
-        products = build_training_products(raw_root, store_root)
+        products = build_training_products(raw_root, store_root, settings=settings)
         typer.echo(format_products(products, Store(store_root)))
         runs.append(products)
     if not all(r.success for r in runs):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -121,11 +121,20 @@ def run_recording(
     return run
 
 
+def make_resource(raw_root: Path | str, store_root: Path | str, settings: Mapping[str, Any] | None = None):
+    """The ``flexsync`` resource for these roots, with ``settings`` (PipelineSettings names) overridden."""
+    return FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root), **dict(settings or {}))
+
+
 def build_training_products(
-    raw_root: Path | str, store_root: Path | str, *, instance: dg.DagsterInstance | None = None
+    raw_root: Path | str,
+    store_root: Path | str,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> RecordingRun:
     """Materialise the dataset-wide products (index, splits, export, QA) from the samples present."""
-    flexsync = FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root))
+    flexsync = make_resource(raw_root, store_root, settings)
     with open_instance() if instance is None else nullcontext(instance) as owned:
         result = dg.materialize(
             ALL_ASSETS,
@@ -139,11 +148,11 @@ def build_training_products(
         return _summarise("training products", result)
 
 
-def _run_in_worker(args: tuple[str, str, str]) -> RecordingRun:
-    key, raw_root, store_root = args
+def _run_in_worker(args: tuple[str, str, str, dict[str, Any]]) -> RecordingRun:
+    key, raw_root, store_root, settings = args
     logging.getLogger("dagster").setLevel(logging.WARNING)
     with open_instance() as instance:  # disposing removes a throwaway instance's temporary folder
-        return run_recording(key, instance, FlexsyncResource(raw_root=raw_root, store_root=store_root))
+        return run_recording(key, instance, make_resource(raw_root, store_root, settings))
 
 
 def run_recordings(
@@ -154,12 +163,17 @@ def run_recordings(
     instance: dg.DagsterInstance | None = None,
     progress: Callable[[Iterable[RecordingRun], int], Iterable[RecordingRun]] | None = None,
     parallel: int = 1,
+    settings: Mapping[str, Any] | None = None,
 ) -> list[RecordingRun]:
     """Materialise all assets for ``keys`` (default: every complete recording), one run each.
+
+    ``settings`` overrides processing settings by name (``PipelineSettings``; checked before any run).
 
     With ``parallel`` > 1 recordings run in worker processes, each opening the instance of
     DAGSTER_HOME (or a throwaway one when it is unset); results come back in key order.
     """
+    flexsync = make_resource(raw_root, store_root, settings)
+    flexsync.settings()  # an unknown name or a bad value fails here, once, not in every run
     selected = list(keys) if keys is not None else list_complete_recordings(raw_root)
     if parallel > 1 and len(selected) > 1:
         if instance is not None:
@@ -168,13 +182,12 @@ def run_recordings(
         # workers opening a brand-new DAGSTER_HOME together would race on its schema migration.
         with open_instance() as shared:
             register_recordings(shared, selected)
-        jobs = [(key, str(raw_root), str(store_root)) for key in selected]
+        jobs = [(key, str(raw_root), str(store_root), dict(settings or {})) for key in selected]
         # "spawn", not Linux's default "fork": a forked child inherits locks held by the parent's
         # threads (zarr's event loop, Dagster's, FFmpeg's) and can hang forever before its first step.
         with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
             done = pool.map(_run_in_worker, jobs)
             return list(progress(done, len(jobs)) if progress else done)
-    flexsync = FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root))
     if instance is not None:
         done = (run_recording(key, instance, flexsync) for key in selected)
         return list(progress(done, len(selected)) if progress else done)
