@@ -44,7 +44,7 @@ def _table_meta(df: pl.DataFrame, limit: int = 20) -> TableMeta:
     description="One sample per repetition: 103-frame clips per view, pose, EMG and physiology on the same instants.",
 )
 def repetition_samples(context: dg.AssetExecutionContext, flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    result = build_recording_samples(flexsync.raw_root, flexsync.store_root, context.partition_key)
+    result = build_recording_samples(flexsync.raw_root, flexsync.store(), context.partition_key)
     return dg.MaterializeResult(
         metadata=to_metadata(
             {
@@ -66,7 +66,7 @@ def repetition_samples(context: dg.AssetExecutionContext, flexsync: FlexsyncReso
     description="The Fitness Knowledge Graph as tables.",
 )
 def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    paths = write_fkg_tables(flexsync.store_root, _fkg(flexsync))
+    paths = write_fkg_tables(flexsync.store(), _fkg(flexsync))
     return dg.MaterializeResult(metadata=to_metadata({name: PathMeta(path) for name, path in paths.items()}))
 
 
@@ -82,7 +82,7 @@ def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     description="Every sample numbered per action (FLEX's NNN), with per-action score ranges and normalised scores.",
 )
 def sample_index(flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    index = build_sample_index(flexsync.store_root)
+    index = build_sample_index(flexsync.store())
     fkg = _fkg(flexsync)
     problems = annotated_error_problems(index, fkg)
     disagreements = score_disagreements(index, fkg)
@@ -120,8 +120,9 @@ def sample_index(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     description="Vanilla, cross-subject, cross-view and cross-skill splits, deterministic from the seed.",
 )
 def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    table = write_splits(flexsync.store_root, protocols=PROTOCOLS, seeds=(0,))
-    index = pl.read_parquet(Path(flexsync.store_root) / "training" / "sample_index.parquet")
+    store = flexsync.store()
+    table = write_splits(store, protocols=PROTOCOLS, seeds=(0,))
+    index = store.read_parquet(store.training_path("sample_index.parquet"), what="sample_index")
     made = table["protocol"].unique().sort().to_list()
     problems = [
         f"{protocol}: {problem}"
@@ -155,7 +156,7 @@ def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     description="The FLEX / CoRe folder layout (JPEG frames, skeleton and EMG CSVs, split .mat files).",
 )
 def flex_export(flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    result = export_flex(flexsync.store_root, protocol="vanilla", seed=0)
+    result = export_flex(flexsync.store(), protocol="vanilla", seed=0)
     return dg.MaterializeResult(
         metadata=to_metadata(
             {
@@ -177,7 +178,7 @@ def flex_export(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     description="FLEX-VideoQA: four hierarchical questions per sample from the FKG and the annotations.",
 )
 def videoqa(flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    table = build_videoqa(flexsync.store_root, _fkg(flexsync))
+    table = build_videoqa(flexsync.store(), _fkg(flexsync))
     return dg.MaterializeResult(
         metadata=to_metadata({"questions": table.height, "first_rows": _table_meta(table, limit=8)})
     )

@@ -8,9 +8,12 @@ On the same samples, in one run and one process, it times:
 - jpeg: what the FLEX code does - per view, ``PIL.Image.open`` on T JPEGs and ``convert("RGB")``
   (which decodes), giving the list of images its transforms take;
 
-and the bytes on disk of each for those clips. The JPEG folders are read from ``export_root``
-(the FLEX layout ``Axx/NNN/View-k/img_00001.JPG``, View-k = k-th of cam1..cam4, phone); folders
-that are missing are written first from the samples store with PIL at quality 95, and counted.
+and the bytes on disk of each for those clips. The JPEG folders (the FLEX layout
+``Axx/NNN/View-k/img_00001.JPG``, View-k = k-th of cam1..cam4, phone) are read from
+``export_root`` when given, where missing folders are first written from the samples with PIL at
+quality 95 (and counted). By default they are read from the store's ``flex`` export, which the
+benchmark never writes into (an export is replaced whole by its asset): when that export lacks
+some of the clips, all of them are written to a scratch folder instead and read from there.
 Every pass is preceded by an untimed warm-up pass, so both sides read from the page cache
 (dropping caches needs root); cold reads favour the Zarr side further (fewer, larger files).
 """
@@ -18,15 +21,17 @@ Every pass is preceded by an untimed warm-up pass, so both sides read from the p
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from flexsync.errors import InputFileError, MissingInputError
-from flexsync.loaders._zarr_reader import SAMPLE_INDEX_PATH, SAMPLES_TEMPLATE, ZarrRowReader
+from flexsync.errors import InputFileError
+from flexsync.loaders._zarr_reader import ZarrRowReader
 from flexsync.loaders.flex_pair import read_sample_clip
+from flexsync.storage.store import Store
 
 __all__ = ["FLEX_VIEW_ORDER", "LoaderBenchmark", "flex_clip_dir", "run_loader_benchmark"]
 
@@ -41,6 +46,7 @@ JPEG_QUALITY = 95
 class _Clip:
     sample_id: str
     recording: str
+    group: str  # the samples group relative to the store root
     row: int
     action: str
     action_sample_index: int
@@ -94,16 +100,22 @@ def flex_clip_dir(export_root: Path | str, action: str, action_sample_index: int
 
 
 def run_loader_benchmark(
-    store_root: Path | str, export_root: Path | str, *, n_clips: int = 20, views: int = 2, repeats: int = 3
+    store: Store,
+    export_root: Path | str | None = None,
+    *,
+    n_clips: int = 20,
+    views: int = 2,
+    repeats: int = 3,
 ) -> dict:
     """Clips/s of the Zarr fast loader versus PIL on JPEG folders, and bytes of each.
 
     Parameters
     ----------
-    store_root : path
-        STORE_ROOT with ``samples/`` and ``training/sample_index.parquet``.
-    export_root : path
-        Root of the FLEX layout (``STORE_ROOT/export/flex``); missing clip folders are written.
+    store : Store
+        Store with the samples groups and the sample index.
+    export_root : path, optional
+        Root of the FLEX layout, where missing clip folders are written. Default: the store's
+        ``flex`` export if it holds every clip, else a scratch folder (module docstring).
     n_clips : int
         Samples to read (the first ones in (action, sample index) order).
     views : int
@@ -120,27 +132,43 @@ def run_loader_benchmark(
         raise ValueError(f"views must be 1..{len(FLEX_VIEW_ORDER)}, got {views}")
     if n_clips < 1 or repeats < 1:
         raise ValueError(f"n_clips and repeats must be >= 1, got {n_clips} and {repeats}")
-    store_root, export_root = Path(store_root), Path(export_root)
     view_names = list(FLEX_VIEW_ORDER[:views])
-    reader = ZarrRowReader(store_root)
-    clips = _select_clips(store_root, reader, n_clips, view_names)
-    frame_length = int(reader.group_attrs(SAMPLES_TEMPLATE.format(key=clips[0].recording))["frame_length"])
+    reader = ZarrRowReader(store.root)
+    clips = _select_clips(store, reader, n_clips, view_names)
+    frame_length = int(reader.group_attrs(clips[0].group)["frame_length"])
+    if export_root is not None:
+        return _benchmark(reader, clips, view_names, frame_length, Path(export_root), repeats)
+    export = store.export_dir("flex")
+    if not _missing_folders(export, clips, view_names, frame_length):
+        return _benchmark(reader, clips, view_names, frame_length, export, repeats)
+    logger.info("the store's FLEX export %s lacks some benchmark clips: writing them to a scratch folder", export)
+    with tempfile.TemporaryDirectory(prefix="flexsync-bench-loader-") as scratch:
+        return _benchmark(reader, clips, view_names, frame_length, Path(scratch), repeats)
+
+
+def _benchmark(
+    reader: ZarrRowReader,
+    clips: list[_Clip],
+    view_names: list[str],
+    frame_length: int,
+    export_root: Path,
+    repeats: int,
+) -> dict:
     written = _ensure_jpegs(reader, export_root, clips, view_names, frame_length)
-    shape = reader.info(f"{SAMPLES_TEMPLATE.format(key=clips[0].recording)}/video/{view_names[0]}").row_shape[1:]
+    shape = reader.info(f"{clips[0].group}/video/{view_names[0]}").row_shape[1:]
 
     def fast_fresh() -> None:
         for clip in clips:
             for view in view_names:
-                rel = f"{SAMPLES_TEMPLATE.format(key=clip.recording)}/video/{view}"
-                out = np.empty(reader.info(rel).row_shape, dtype=np.uint8)
-                read_sample_clip(reader, clip.recording, clip.row, view, out=out)
+                out = np.empty(reader.info(f"{clip.group}/video/{view}").row_shape, dtype=np.uint8)
+                read_sample_clip(reader, clip.group, clip.row, view, out=out)
 
     buffer = np.empty((frame_length, *shape), dtype=np.uint8)
 
     def fast_reused() -> None:
         for clip in clips:
             for view in view_names:
-                read_sample_clip(reader, clip.recording, clip.row, view, out=buffer)
+                read_sample_clip(reader, clip.group, clip.row, view, out=buffer)
 
     def jpeg() -> None:
         from PIL import Image
@@ -156,11 +184,7 @@ def run_loader_benchmark(
     timings = {
         name: _median_time(fn, repeats) for name, fn in (("jpeg", jpeg), ("fresh", fast_fresh), ("reused", fast_reused))
     }
-    zarr_bytes = sum(
-        reader.chunk_path(f"{SAMPLES_TEMPLATE.format(key=c.recording)}/video/{v}", c.row).stat().st_size
-        for c in clips
-        for v in view_names
-    )
+    zarr_bytes = sum(reader.chunk_path(f"{c.group}/video/{v}", c.row).stat().st_size for c in clips for v in view_names)
     jpeg_files = [
         flex_clip_dir(export_root, c.action, c.action_sample_index, v) / f"img_{i + 1:05d}.JPG"
         for c in clips
@@ -195,28 +219,34 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def _select_clips(store_root: Path, reader: ZarrRowReader, n_clips: int, views: list[str]) -> list[_Clip]:
-    import polars as pl
-
-    path = store_root / SAMPLE_INDEX_PATH
-    if not path.is_file():
-        raise MissingInputError("sample index missing: build the training products first", path=path)
-    index = pl.read_parquet(path, columns=["sample_id", "recording", "action", "action_sample_index"])
+def _select_clips(store: Store, reader: ZarrRowReader, n_clips: int, views: list[str]) -> list[_Clip]:
+    path = store.training_path("sample_index.parquet")
+    index = store.read_parquet(path, what="sample_index").select(
+        "sample_id", "recording", "action", "action_sample_index"
+    )
     clips: list[_Clip] = []
     for sample_id, recording, action, nnn in index.sort("action", "action_sample_index").iter_rows():
-        base = SAMPLES_TEMPLATE.format(key=recording)
-        attrs = reader.group_attrs(base)
+        group = store.samples_member(recording)
+        attrs = reader.group_attrs(group)
         if any(v not in attrs.get("views", []) for v in views):
             continue
         sample_ids = list(attrs.get("sample_ids", []))
         if sample_id not in sample_ids:
-            raise InputFileError(f"sample {sample_id} is in the index but not in sample_ids", path=store_root / base)
-        clips.append(_Clip(sample_id, recording, sample_ids.index(sample_id), action, int(nnn)))
+            raise InputFileError(
+                f"sample {sample_id} is in the index but not in sample_ids", path=store.samples_path(recording)
+            )
+        clips.append(_Clip(sample_id, recording, group, sample_ids.index(sample_id), action, int(nnn)))
         if len(clips) == n_clips:
             break
     if not clips:
         raise InputFileError(f"no sample has views {views}", path=path)
     return clips
+
+
+def _missing_folders(export_root: Path, clips: list[_Clip], views: list[str], frame_length: int) -> list[Path]:
+    """Clip folders of ``clips`` that ``export_root`` lacks (judged by their last frame)."""
+    folders = [flex_clip_dir(export_root, c.action, c.action_sample_index, v) for c in clips for v in views]
+    return [f for f in folders if not (f / f"img_{frame_length:05d}.JPG").is_file()]
 
 
 def _ensure_jpegs(
@@ -232,7 +262,7 @@ def _ensure_jpegs(
             if (folder / f"img_{frame_length:05d}.JPG").is_file():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            frames = read_sample_clip(reader, clip.recording, clip.row, view)
+            frames = read_sample_clip(reader, clip.group, clip.row, view)
             for i, frame in enumerate(frames):
                 Image.fromarray(frame).save(folder / f"img_{i + 1:05d}.JPG", quality=JPEG_QUALITY)
             written += 1

@@ -1,11 +1,11 @@
 """Export the samples to the FLEX / CoRe folder layout, so the published FLEX code trains on them unchanged.
 
 The FLEX code (a CoRe fork) reads a fixed tree of JPEG folders, CSV side files and two MATLAB
-split lists; it cannot read Zarr. This module writes that tree from ``samples/<key>.zarr``,
-``training/sample_index.parquet`` and a split (``training/splits.parquet`` when it holds the
-requested protocol and seed, else :func:`flexsync.splits.make_splits`). Layout (docs/export-flex.md)::
+split lists; it cannot read Zarr. This module writes that tree from a store's samples groups, its sample
+index and a split (the store's ``splits.parquet`` when it holds the requested protocol and seed,
+else :func:`flexsync.splits.make_splits`). Layout (docs/export-flex.md)::
 
-    OUT/                                    default STORE_ROOT/export/flex
+    OUT/                                    default: the store's export "flex" (Store.export_dir)
       Split_4/split_4_train_list.mat        consolidated_train_list: N x 3 float64 [class, index, score]
       Split_4/split_4_test_list.mat         consolidated_test_list
       A01/001/View-1/img_00001.JPG ..       103 frames per view; View-k = k-th view of the side
@@ -25,7 +25,7 @@ cross_view puts every sample on both sides with different views, but FLEX has on
 (class, index) and always reads View-1/View-2: test rows therefore get their own folders at
 index + :func:`cross_view_index_offset` (e.g. 1001 for sample 1 when the largest index is < 1000).
 
-The whole tree is built in a hidden temporary folder and swapped in atomically; the same inputs
+The whole tree is built in a temporary folder and swapped in atomically; the same inputs
 give byte-identical files (JPEG via PIL at a fixed quality, CSV with fixed precision, MAT files
 with a fixed header text instead of scipy's creation date).
 """
@@ -45,19 +45,18 @@ import polars as pl
 import scipy.io
 from PIL import Image
 
-from flexsync.errors import InputFileError, MissingInputError
+from flexsync.errors import InputFileError
 from flexsync.fkg.catalogue import FitnessKnowledgeGraph, default_fkg
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.splits import DEFAULT_VIEWS, PROTOCOLS, make_splits
-from flexsync.splits.protocols import SAMPLE_INDEX_FILE, SPLITS_FILE
 from flexsync.storage.atomic import atomic_directory
-from flexsync.storage.zarr_io import open_group_readonly
+from flexsync.storage.store import Store
 
 __all__ = [
     "EMG_COLUMNS_FILE",
     "EMG_HEAD_LAYOUTS",
     "EMG_TEMPLATE",
-    "EXPORT_DIR",
+    "EXPORT_NAME",
     "FRAME_TEMPLATE",
     "MANIFEST_FILE",
     "SCORE_RANGES_FILE",
@@ -73,7 +72,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EXPORT_DIR = "export/flex"
+EXPORT_NAME = "flex"  # Store.export_dir(EXPORT_NAME) is the default output folder
 SPLIT_FILES = {"train": "Split_4/split_4_train_list.mat", "test": "Split_4/split_4_test_list.mat"}
 SPLIT_VARIABLES = {"train": "consolidated_train_list", "test": "consolidated_test_list"}
 FRAME_TEMPLATE = "A{class_idx:02d}/{index:03d}/View-{view}/img_{frame:05d}.JPG"
@@ -82,7 +81,6 @@ EMG_TEMPLATE = "EMG/A{class_idx:02d}/{index:03d}/EMG.csv"
 EMG_COLUMNS_FILE = "EMG/columns.json"
 SCORE_RANGES_FILE = "score_ranges.json"
 MANIFEST_FILE = "samples.csv"
-SAMPLES_TEMPLATE = "samples/{key}.zarr"
 
 # First four EMG.csv columns per FLEX class, as (main-muscle rank, side): rank 0 is the primary
 # main muscle. Chosen so FLEX's per-class column picks land on the main muscles (module docstring).
@@ -132,7 +130,7 @@ class ExportResult:
 
 
 def export_flex(
-    store_root: Path | str,
+    store: Store,
     *,
     protocol: str = "vanilla",
     seed: int = 0,
@@ -141,17 +139,18 @@ def export_flex(
     jpeg_quality: int = 95,
     fkg: FitnessKnowledgeGraph | None = None,
 ) -> ExportResult:
-    """Write the FLEX / CoRe layout of one split of the samples in ``store_root``.
+    """Write the FLEX / CoRe layout of one split of the samples in ``store``.
 
     Parameters
     ----------
-    store_root : path
-        Store with ``samples/<key>.zarr`` and ``training/sample_index.parquet``.
+    store : Store
+        Store with the samples groups and the sample index.
     protocol, seed
-        The split: rows of ``training/splits.parquet`` with this protocol and seed if any, else
+        The split: rows of the store's ``splits.parquet`` with this protocol and seed if any, else
         computed by :func:`flexsync.splits.make_splits` with default options.
     out : path, optional
-        Export folder; default ``STORE_ROOT/export/flex``. Replaced atomically.
+        Export folder; default the store's ``flex`` export (``store.export_dir("flex")``).
+        Replaced whole, atomically.
     views : sequence of str
         Views to export; each side writes, in this order, those of its split views that are
         listed here, as View-1, View-2, ... (the FLEX loader reads View-1 and View-2).
@@ -173,22 +172,25 @@ def export_flex(
     ValueError
         Bad options, or a class index outside FLEX's 1-20.
     """
-    store_root = Path(store_root)
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown split protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
     if not 1 <= jpeg_quality <= 95:
         raise ValueError(f"jpeg_quality must be in 1..95 (PIL's useful range), got {jpeg_quality}")
     views = tuple(views)
-    index = _read_sample_index(store_root)
-    rows = _export_rows(index, _load_split(store_root, index, protocol, seed), views)
+    index = _read_sample_index(store)
+    rows = _export_rows(index, _load_split(store, index, protocol, seed), views)
     side_views = {side: _side_views(rows, side) for side in ("train", "test")}
-    out = store_root / EXPORT_DIR if out is None else Path(out)
+    if out is None:
+        out, writing = store.export_dir(EXPORT_NAME), store.write_export(EXPORT_NAME)
+    else:
+        out = Path(out)
+        writing = atomic_directory(out)
     fkg = default_fkg() if fkg is None else fkg
 
-    with atomic_directory(out) as tmp:
+    with writing as tmp:
         for side in ("train", "test"):
             _write_split_mat(tmp, side, rows.filter(pl.col("side") == side))
-        emg_columns, n_filled = _write_samples(tmp, store_root, rows, fkg, jpeg_quality)
+        emg_columns, n_filled = _write_samples(tmp, store, rows, fkg, jpeg_quality)
         _write_json(tmp / EMG_COLUMNS_FILE, emg_columns)
         _write_json(tmp / SCORE_RANGES_FILE, _score_ranges(index))
         _write_manifest(tmp / MANIFEST_FILE, rows)
@@ -267,21 +269,21 @@ def emg_column_order(class_idx: int, channel_names: Sequence[str], main_muscles:
 # ---------------------------------------------------------------- inputs
 
 
-def _read_sample_index(store_root: Path) -> pl.DataFrame:
-    path = store_root / SAMPLE_INDEX_FILE
-    if not path.is_file():
-        raise MissingInputError("sample index not found: build it first (flexsync.samples.index)", path=path)
-    index = pl.read_parquet(path)
+def _read_sample_index(store: Store) -> pl.DataFrame:
+    path = store.training_path("sample_index.parquet")
+    index = store.read_parquet(path, what="sample_index")
     missing = [c for c in _INDEX_COLUMNS if c not in index.columns]
     if missing:
         raise InputFileError(f"sample index lacks columns {missing}", path=path)
     return index.select(_INDEX_COLUMNS).sort("sample_id")
 
 
-def _load_split(store_root: Path, index: pl.DataFrame, protocol: str, seed: int) -> pl.DataFrame:
-    path = store_root / SPLITS_FILE
+def _load_split(store: Store, index: pl.DataFrame, protocol: str, seed: int) -> pl.DataFrame:
+    path = store.training_path("splits.parquet")
     if path.is_file():
-        stored = pl.read_parquet(path).filter((pl.col("protocol") == protocol) & (pl.col("seed") == seed))
+        stored = store.read_parquet(path, what="splits").filter(
+            (pl.col("protocol") == protocol) & (pl.col("seed") == seed)
+        )
         if stored.height:
             logger.info("FLEX export: split %s seed %d from %s", protocol, seed, path)
             return stored
@@ -340,7 +342,7 @@ def _write_split_mat(root: Path, side: str, rows: pl.DataFrame) -> None:
 
 
 def _write_samples(
-    root: Path, store_root: Path, rows: pl.DataFrame, fkg: FitnessKnowledgeGraph, jpeg_quality: int
+    root: Path, store: Store, rows: pl.DataFrame, fkg: FitnessKnowledgeGraph, jpeg_quality: int
 ) -> tuple[dict[str, list[str]], int]:
     """Write frames, skeleton and EMG of every row, one sample group at a time."""
     emg_columns: dict[str, list[str]] = {}
@@ -348,7 +350,7 @@ def _write_samples(
     for (recording,), group_rows in rows.sort("recording", "sample_id", "side").group_by(
         "recording", maintain_order=True
     ):
-        sample = _SampleGroup(store_root, str(recording))
+        sample = _SampleGroup(store, str(recording))
         for row in group_rows.iter_rows(named=True):
             r = sample.row_of(row["sample_id"])
             where = {"class_idx": row["class_idx"], "index": row["folder_index"]}
@@ -436,12 +438,12 @@ def _tree_size(root: Path) -> tuple[int, int]:
 
 
 class _SampleGroup:
-    """One ``samples/<key>.zarr``, opened read-only, with the checks the FLEX layout relies on."""
+    """One recording's samples group, opened read-only, with the checks the FLEX layout relies on."""
 
-    def __init__(self, store_root: Path, recording: str) -> None:
+    def __init__(self, store: Store, recording: str) -> None:
         self.recording = recording
-        self.path = store_root / SAMPLES_TEMPLATE.format(key=recording)
-        self.group = open_group_readonly(self.path)
+        self.path = store.samples_path(recording)
+        self.group = store.open_samples(recording)
         attrs = self.group.attrs
         if attrs.get("flexsync_samples") != 1 or attrs.get("status") != "complete":
             raise InputFileError(

@@ -29,22 +29,9 @@ import numpy as np
 
 from flexsync.errors import InputFileError, MissingInputError
 
-__all__ = [
-    "SAMPLES_DIR",
-    "SAMPLES_TEMPLATE",
-    "SAMPLE_INDEX_PATH",
-    "SPLITS_PATH",
-    "ArrayInfo",
-    "ZarrRowReader",
-    "samples_path",
-]
+__all__ = ["ArrayInfo", "ZarrRowReader"]
 
 logger = logging.getLogger(__name__)
-
-SAMPLES_DIR = "samples"
-SAMPLES_TEMPLATE = "samples/{key}.zarr"
-SAMPLE_INDEX_PATH = "training/sample_index.parquet"
-SPLITS_PATH = "training/splits.parquet"
 
 _DTYPES = {
     "bool": "bool",
@@ -59,11 +46,6 @@ _DTYPES = {
     "float32": "f4",
     "float64": "f8",
 }
-
-
-def samples_path(store_root: Path | str, key: str) -> Path:
-    """Zarr group of the samples of recording ``key`` (``STORE_ROOT/samples/<key>.zarr``)."""
-    return Path(store_root) / SAMPLES_TEMPLATE.format(key=key)
 
 
 @dataclass(frozen=True)
@@ -144,8 +126,8 @@ class ZarrRowReader:
     Parameters
     ----------
     root : path
-        Folder holding Zarr groups (e.g. ``STORE_ROOT``); array paths are relative to it,
-        like ``"samples/S01_A01_T1.zarr/video/cam1"``.
+        Folder holding Zarr groups (the store root); array paths are relative to it, e.g. a
+        samples group's ``Store.samples_member(key)`` followed by ``/video/cam1``.
     cache_arrays : int
         How many small arrays (see :meth:`read_cached`) to keep decoded in memory per process.
     """

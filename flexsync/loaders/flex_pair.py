@@ -6,8 +6,8 @@ This dataset keeps its contract - ``Dataset(args, subset, transform)``, train it
 ``(data, target)``, test items ``(data, [exemplar] * voter_number)``, ``delta()`` for
 ``Group_helper``, scores normalised to ``args.score_range`` per action - but:
 
-- reads ``STORE_ROOT/samples/<key>.zarr`` (one zstd chunk per sample and view) straight into
-  numpy, opened lazily in each worker;
+- reads the store's samples groups (one zstd chunk per sample and view) straight into numpy,
+  opened lazily in each worker;
 - draws exemplars from a generator seeded by ``(seed, epoch, index)``: the same pairs for any
   number of DataLoader workers and any run (call :meth:`FlexPairDataset.set_epoch` each epoch);
 - ``mode="compat"`` hands the transform a list of PIL images (what CoRe's video transforms
@@ -34,15 +34,16 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import InputFileError, MissingInputError
-from flexsync.loaders._zarr_reader import SAMPLE_INDEX_PATH, SAMPLES_TEMPLATE, SPLITS_PATH, ZarrRowReader
+from flexsync.loaders._zarr_reader import ZarrRowReader
+from flexsync.splits.protocols import PROTOCOLS
+from flexsync.storage.store import Store
 
-__all__ = ["DEFAULT_VIEWS", "MODES", "PROTOCOLS", "FlexPairDataset", "SampleEntry", "read_sample_clip"]
+__all__ = ["DEFAULT_VIEWS", "MODES", "FlexPairDataset", "SampleEntry", "read_sample_clip"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_VIEWS: tuple[str, ...] = ("cam1", "cam2")
 MODES = ("compat", "fast")
-PROTOCOLS = ("vanilla", "cross_subject", "cross_view", "cross_skill")
 _SUBSETS = {"train": 0, "test": 1}
 _EMG_KINDS = ("envelope", "clean")
 
@@ -71,25 +72,28 @@ class SampleEntry:
 
 
 def read_sample_clip(
-    reader: ZarrRowReader, recording: str, row: int, view: str, *, out: np.ndarray | None = None
+    reader: ZarrRowReader, group: str, row: int, view: str, *, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """uint8 (T, H, W, 3) frames of sample row ``row`` of ``recording`` in ``view``, into ``out``."""
-    rel = f"{SAMPLES_TEMPLATE.format(key=recording)}/video/{view}"
-    return reader.read_rows(rel, row, row + 1, out=None if out is None else out[None])[0]
+    """uint8 (T, H, W, 3) frames of sample row ``row`` in ``view``, into ``out``.
+
+    ``group`` is the samples group relative to the reader's root (``Store.samples_member(key)``).
+    """
+    return reader.read_rows(f"{group}/video/{view}", row, row + 1, out=None if out is None else out[None])[0]
 
 
 class FlexPairDataset(_dataset_base()):
-    """CoRe/FLEX pair dataset over ``STORE_ROOT`` (samples Zarr + training tables).
+    """CoRe/FLEX pair dataset over a flexsync store (samples Zarr + training tables).
 
     Parameters
     ----------
     args : namespace
-        CoRe's arguments: ``data_root`` (the STORE_ROOT), ``class_idx`` (0 = all actions, else
-        1..20), ``score_range`` (e.g. 100), ``frame_length`` (must equal the store's, 103),
-        ``voter_number``, ``seed``. Optional: ``protocol`` ("vanilla"), ``split_seed`` (default:
-        the only seed of that protocol in splits.parquet), ``views`` (default ``("cam1", "cam2")``;
-        for ``cross_view`` the first two views of each side), ``mode`` ("compat" | "fast";
-        default "compat"), ``emg`` ("envelope" | "clean"; default "envelope").
+        CoRe's arguments: ``data_root`` (the store root), ``class_idx`` (0 = all actions, else
+        the ``class_idx`` of an action in the sample index), ``score_range`` (e.g. 100),
+        ``frame_length`` (must equal the store's, 103), ``voter_number``, ``seed``. Optional:
+        ``protocol`` (one of :data:`flexsync.splits.PROTOCOLS`; default "vanilla"), ``split_seed``
+        (default: the only seed of that protocol in splits.parquet), ``views`` (default
+        ``("cam1", "cam2")``; for ``cross_view`` the first two views of each side), ``mode``
+        ("compat" | "fast"; default "compat"), ``emg`` ("envelope" | "clean"; default "envelope").
     subset : {"train", "test"}
     transform : callable or None
         Compat mode: called with a list of T PIL images per view. Fast mode: called with the
@@ -103,7 +107,8 @@ class FlexPairDataset(_dataset_base()):
         If the split names samples absent from the index, a test action has no train exemplar,
         or a requested view is not among a side's views.
     ValueError
-        For bad options (subset, mode, protocol, class_idx, voter_number, seed).
+        For bad options (subset, mode, protocol, voter_number, seed, or a class_idx that is
+        not an action of the sample index).
     """
 
     def __init__(self, args: Any, subset: str, transform: Callable[[Any], Any] | None) -> None:
@@ -112,6 +117,7 @@ class FlexPairDataset(_dataset_base()):
         self.subset = subset
         self.transforms = transform
         self.data_root = Path(args.data_root)
+        self.store = Store(self.data_root)
         self.class_idx = int(args.class_idx)
         self.score_range = float(args.score_range)
         self.length = int(args.frame_length)
@@ -135,11 +141,12 @@ class FlexPairDataset(_dataset_base()):
             raise InputFileError(
                 f"no train sample of action(s) {', '.join(orphans)} under protocol {self.protocol!r} "
                 f"seed {self.split_seed}: exemplars cannot be drawn; choose another split or class_idx",
-                path=self.data_root / SPLITS_PATH,
+                path=self.store.training_path("splits.parquet"),
             )
         self.epoch = 0
-        self._reader = ZarrRowReader(self.data_root)
+        self._reader = ZarrRowReader(self.store.root)
         self._rows: dict[str, dict[str, int]] = {}
+        self._groups: dict[str, str] = {}
 
     # ------------------------------------------------------------------ contract
 
@@ -202,11 +209,11 @@ class FlexPairDataset(_dataset_base()):
     def load_item(self, entry: SampleEntry) -> dict[str, Any]:
         """The item dict of one sample (see the module docstring for its keys)."""
         row = self._row(entry)
-        base = SAMPLES_TEMPLATE.format(key=entry.recording)
+        base = self._group(entry.recording)
         item: dict[str, Any] = {"sample_id": entry.sample_id, "class_idx": entry.class_idx}
         for k, view in enumerate(entry.views):
-            clip = np.empty(self._clip_shape(entry.recording, view), dtype=np.uint8)
-            read_sample_clip(self._reader, entry.recording, row, view, out=clip)
+            clip = np.empty(self._reader.info(f"{base}/video/{view}").row_shape, dtype=np.uint8)
+            read_sample_clip(self._reader, base, row, view, out=clip)
             item["video" if k == 0 else f"video{k + 1}"] = self._transform(clip)
         all_views = list(self._reader.group_attrs(base).get("views", []))
         video_valid = self._reader.read_cached(f"{base}/video_valid")[row]
@@ -237,16 +244,18 @@ class FlexPairDataset(_dataset_base()):
         frames = [Image.fromarray(frame) for frame in clip]
         return frames if self.transforms is None else self.transforms(frames)
 
-    def _clip_shape(self, recording: str, view: str) -> tuple[int, ...]:
-        info = self._reader.info(f"{SAMPLES_TEMPLATE.format(key=recording)}/video/{view}")
-        return info.row_shape
+    def _group(self, recording: str) -> str:
+        """The samples group of ``recording``, relative to the store root (what the reader takes)."""
+        found = self._groups.get(recording)
+        if found is None:
+            found = self._groups[recording] = self.store.samples_member(recording)
+        return found
 
     def _row(self, entry: SampleEntry) -> int:
         rows = self._rows.get(entry.recording)
         if rows is None:
-            base = SAMPLES_TEMPLATE.format(key=entry.recording)
-            attrs = self._reader.group_attrs(base)
-            path = self.data_root / base
+            attrs = self._reader.group_attrs(self._group(entry.recording))
+            path = self.store.samples_path(entry.recording)
             if attrs.get("status") != "complete":
                 raise InputFileError(f"samples status is {attrs.get('status')!r}, not 'complete'; rebuild", path=path)
             if int(attrs.get("frame_length", -1)) != self.length:
@@ -264,7 +273,7 @@ class FlexPairDataset(_dataset_base()):
         except KeyError:
             raise InputFileError(
                 f"sample {entry.sample_id} is in the index but not in sample_ids; rebuild the samples",
-                path=self.data_root / SAMPLES_TEMPLATE.format(key=entry.recording),
+                path=self.store.samples_path(entry.recording),
             ) from None
 
     # ------------------------------------------------------------------ index
@@ -276,8 +285,8 @@ class FlexPairDataset(_dataset_base()):
             raise ValueError(f"args.protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
         if self.emg not in _EMG_KINDS:
             raise ValueError(f"args.emg must be one of {_EMG_KINDS}, got {self.emg!r}")
-        if not 0 <= self.class_idx <= 20:
-            raise ValueError(f"args.class_idx must be 0 (all actions) or 1..20, got {self.class_idx}")
+        if self.class_idx < 0:
+            raise ValueError(f"args.class_idx must be 0 (all actions) or an action's class_idx, got {self.class_idx}")
         if self.voter_number < 1:
             raise ValueError(f"args.voter_number must be >= 1, got {self.voter_number}")
         if self.seed < 0:
@@ -288,11 +297,13 @@ class FlexPairDataset(_dataset_base()):
     def _read_split(self, split_seed: int | None) -> tuple[int, dict[str, dict[str, tuple[str, ...]]]]:
         import polars as pl
 
-        path = self.data_root / SPLITS_PATH
+        path = self.store.training_path("splits.parquet")
         if not path.is_file():
             raise MissingInputError("splits table missing: build the training products first", path=path)
-        splits = pl.read_parquet(path, columns=["protocol", "seed", "sample_id", "side", "views"]).filter(
-            pl.col("protocol") == self.protocol
+        splits = (
+            self.store.read_parquet(path, what="splits")
+            .select("protocol", "seed", "sample_id", "side", "views")
+            .filter(pl.col("protocol") == self.protocol)
         )
         seeds = sorted(splits.get_column("seed").unique().to_list())
         if split_seed is None:
@@ -318,12 +329,18 @@ class FlexPairDataset(_dataset_base()):
     ) -> dict[str, list[SampleEntry]]:
         import polars as pl
 
-        path = self.data_root / SAMPLE_INDEX_PATH
+        path = self.store.training_path("sample_index.parquet")
         if not path.is_file():
             raise MissingInputError("sample index missing: build the training products first", path=path)
         columns = ["sample_id", "recording", "class_idx", "action", "action_sample_index", "expert_score", "score_norm"]
-        index = pl.read_parquet(path, columns=columns)
+        index = self.store.read_parquet(path, what="sample_index").select(columns)
         if self.class_idx:
+            classes = sorted(set(index.get_column("class_idx").to_list()))
+            if self.class_idx not in classes:
+                raise ValueError(
+                    f"args.class_idx must be 0 (all actions) or one of the classes of the sample index "
+                    f"{classes}, got {self.class_idx}"
+                )
             index = index.filter(pl.col("class_idx") == self.class_idx)
         index = index.sort("class_idx", "action_sample_index")
         out: dict[str, list[SampleEntry]] = {"train": [], "test": []}
@@ -355,7 +372,7 @@ class FlexPairDataset(_dataset_base()):
             if unknown:
                 problems.append(f"{len(unknown)} split sample(s) not in the sample index, e.g. {unknown[:5]}")
         if problems:
-            raise InputFileError("; ".join(problems[:10]), path=self.data_root / SPLITS_PATH)
+            raise InputFileError("; ".join(problems[:10]), path=self.store.training_path("splits.parquet"))
         return out
 
     def _views_for(self, side_views: tuple[str, ...], requested: tuple[str, ...] | None) -> tuple[str, ...] | str:

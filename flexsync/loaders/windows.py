@@ -3,12 +3,12 @@
 For tasks that are not pair-wise AQA (Video -> EMG, pose -> EMG, ...): every item is a window of
 ``n`` instants and a dict of arrays on those instants, any subset of views and streams.
 
-- ``source="recordings"``: windows over the published grid of ``recordings/<key>.zarr``
+- ``source="recordings"``: windows over the grid of each published recording
   (``grid/t``, ``grid/video_frame_index``, ``grid/pose``, ``grid/emg_envelope``, ``grid/physio``
   and their validity arrays). Instants are ``grid_t[0] + (start + k) / rate_hz``; each takes the
   nearest grid row (video frames are chosen, never blended). ``rate_hz`` defaults to the grid's.
 - ``source="samples"``: windows of ``window_frames`` along the 103 instants of each sample of
-  ``samples/<key>.zarr``.
+  each published samples group.
 
 Windows start every ``stride`` instants; unless ``drop_last``, a last window covers the tail and
 is padded. Where data is missing (window past the end, a view or stream the recording lacks, a
@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import InputFileError
-from flexsync.loaders._zarr_reader import SAMPLES_DIR, SAMPLES_TEMPLATE, ZarrRowReader
+from flexsync.loaders._zarr_reader import ZarrRowReader
 from flexsync.loaders.flex_pair import _dataset_base
 from flexsync.skeleton import N_JOINTS
-from flexsync.storage.layout import RECORDING_TEMPLATE, list_recordings
+from flexsync.storage.store import Store
 
 __all__ = ["SOURCES", "STREAMS", "MultimodalWindowDataset", "Window"]
 
@@ -42,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 SOURCES = ("recordings", "samples")
 STREAMS = ("video", "pose", "emg_envelope", "physio")
-_VIEW_ORDER = ("cam1", "cam2", "cam3", "cam4", "phone")
 _DEFAULT_EMG_CHANNELS = 16
 _DEFAULT_PHYSIO_CHANNELS = 2
 
@@ -86,15 +85,16 @@ class MultimodalWindowDataset(_dataset_base()):
     Parameters
     ----------
     store_root : path
-        STORE_ROOT.
+        The store root (a :class:`flexsync.storage.Store` is built on it).
     source : {"recordings", "samples"}
     window_s, window_frames
         Window length, exactly one of them: seconds (recordings only) or instants.
     stride_s, stride_frames
         Step between window starts (at most one); default: the window length (no overlap).
     views : sequence of str, optional
-        Views to return; default: every view present in the indexed groups. A view a recording
-        lacks comes back as zeros with its mask False.
+        Views to return; default: every view present in the indexed groups, in the order of
+        their ``views`` attributes (first group first). A view a recording lacks comes back as
+        zeros with its mask False.
     streams : sequence of str
         Any of ``("video", "pose", "emg_envelope", "physio")``.
     rate_hz : float, optional
@@ -145,16 +145,17 @@ class MultimodalWindowDataset(_dataset_base()):
         if rate_hz is not None and rate_hz <= 0:
             raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
         self.store_root = Path(store_root)
+        self.store = Store(self.store_root)
         self.source = source
         self.streams = tuple(s for s in STREAMS if s in streams)
         self.drop_last = bool(drop_last)
-        self._reader = ZarrRowReader(self.store_root)
+        self._reader = ZarrRowReader(self.store.root)
         self._groups: dict[str, _GroupInfo] = {}
         for key in self._keys(keys):
             info = self._index_group(key, rate_hz, strict=keys is not None)
             if info is not None:
                 self._groups[key] = info
-        present = sorted({v for g in self._groups.values() for v in g.views}, key=_view_rank)
+        present = self._present_views()
         self.views = present if views is None else list(views)
         self._frame_shapes = self._find_frame_shapes() if "video" in self.streams else {}
         self._channels = {
@@ -199,23 +200,19 @@ class MultimodalWindowDataset(_dataset_base()):
     def _keys(self, keys: Sequence[str] | None) -> list[str]:
         if keys is not None:
             return list(keys)
-        if self.source == "recordings":
-            return list_recordings(self.store_root)
-        folder = self.store_root / SAMPLES_DIR
-        if not folder.is_dir():
-            return []
-        names = (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        return sorted(n.removesuffix(".zarr") for n in names if n.endswith(".zarr"))
+        return self.store.recordings() if self.source == "recordings" else self.store.samples_keys()
+
+    def _group_path(self, key: str) -> Path:
+        return self.store.recording_path(key) if self.source == "recordings" else self.store.samples_path(key)
 
     def _index_group(self, key: str, rate_hz: float | None, *, strict: bool) -> _GroupInfo | None:
-        template = RECORDING_TEMPLATE if self.source == "recordings" else SAMPLES_TEMPLATE
-        base = template.format(key=key)
+        base = self.store.recording_member(key) if self.source == "recordings" else self.store.samples_member(key)
         attrs = self._reader.group_attrs(base)
         if attrs.get("status") != "complete":
             problem = f"status is {attrs.get('status')!r}, not 'complete'"
             if strict:
-                raise InputFileError(problem + "; publish it or leave it out of keys", path=self.store_root / base)
-            logger.warning("%s: %s; skipped", self.store_root / base, problem)
+                raise InputFileError(problem + "; publish it or leave it out of keys", path=self._group_path(key))
+            logger.warning("%s: %s; skipped", self._group_path(key), problem)
             return None
         if self.source == "samples":
             n_instants = int(attrs["frame_length"])
@@ -264,6 +261,13 @@ class MultimodalWindowDataset(_dataset_base()):
             return f"{info.base}/video/{view}"
         return f"{info.base}/streams/{view}/frames"
 
+    def _present_views(self) -> list[str]:
+        """Every view of the indexed groups, in the order of their ``views`` attributes (first group first)."""
+        present: list[str] = []
+        for info in self._groups.values():
+            present += [v for v in info.views if v not in present]
+        return present
+
     def _find_frame_shapes(self) -> dict[str, tuple[int, ...]]:
         shapes: dict[str, tuple[int, ...]] = {}
         for view in self.views:
@@ -274,9 +278,8 @@ class MultimodalWindowDataset(_dataset_base()):
                     break
             else:
                 raise InputFileError(
-                    f"view {view!r} is in no indexed {self.source} group; views present: "
-                    f"{sorted({v for g in self._groups.values() for v in g.views}, key=_view_rank)}",
-                    path=self.store_root / self.source,
+                    f"view {view!r} is in no indexed {self.source} group; views present: {self._present_views()}",
+                    path=self.store.root,
                 )
         return shapes
 
@@ -365,7 +368,3 @@ def _window_starts(n_instants: int, n: int, stride: int, *, drop_last: bool) -> 
     if not drop_last and following < n_instants and (not starts or starts[-1] + n < n_instants):
         starts.append(following)
     return starts
-
-
-def _view_rank(view: str) -> tuple[int, str]:
-    return (_VIEW_ORDER.index(view) if view in _VIEW_ORDER else len(_VIEW_ORDER), view)

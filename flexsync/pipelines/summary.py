@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import polars as pl
 
-from flexsync.ingest.clocks import read_clock_models
 from flexsync.pipelines.runner import RecordingRun
-from flexsync.storage.layout import StoreLayout
-from flexsync.storage.tables import read_table
+from flexsync.storage.store import SYNC_REPORT_JSON, Store
+from flexsync.timing.clock_model import ClockModel
 
 __all__ = ["format_products", "format_summary"]
 
 
-def format_summary(runs: list[RecordingRun], store_root: Path, elapsed_s: float) -> str:
+def format_summary(runs: list[RecordingRun], store: Store, elapsed_s: float) -> str:
     ok = [r for r in runs if r.success]
     lines = [f"processed {len(runs)} recordings in {elapsed_s:.1f} s: {len(ok)} ok, {len(runs) - len(ok)} failed"]
     for run in runs:
@@ -23,12 +22,12 @@ def format_summary(runs: list[RecordingRun], store_root: Path, elapsed_s: float)
         for check in run.failed_checks:
             lines.append(f"  check {run.key}: {check}")
     if ok:
-        models = read_table(store_root, "clock_models").filter(pl.col("recording").is_in([r.key for r in ok]))
+        models = store.read_table("clock_models", keys=[r.key for r in ok])
         quality = pl.DataFrame(
             [
                 {"recording": run.key, "stream": stream, "quality_ms": model.quality_s * 1e3}
                 for run in ok
-                for stream, model in read_clock_models(StoreLayout(store_root), run.key).items()
+                for stream, model in _published_clock_models(store, run.key).items()
             ]
         )
         table = (
@@ -52,22 +51,36 @@ def format_summary(runs: list[RecordingRun], store_root: Path, elapsed_s: float)
         )
         with pl.Config(tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
             lines.append(str(table))
-    lines.append(f"outputs: {store_root}/recordings/*.zarr, {store_root}/tables/*/, {store_root}/reports/*/")
+        first = ok[0].key
+        lines.append(
+            f"outputs: {len(store.recordings())} published recordings in {store.root}, e.g. "
+            f"{store.recording_path(first)} with its tables ({store.table_partition('clock_models', first).parent}) "
+            f"and sync report ({store.report_file(first, SYNC_REPORT_JSON).parent})"
+        )
+    else:
+        lines.append(f"outputs: {len(store.recordings())} published recordings in {store.root}")
     return "\n".join(lines)
 
 
-def format_products(run: RecordingRun, store_root: Path) -> str:
+def format_products(run: RecordingRun, store: Store) -> str:
     """What the dataset-wide step built, or why it failed."""
     if not run.success:
         return "training products FAILED: " + "; ".join(run.failures + run.failed_checks)
-    index = pl.read_parquet(store_root / "training" / "sample_index.parquet")
-    splits = pl.read_parquet(store_root / "training" / "splits.parquet")
+    index = store.read_parquet(store.training_path("sample_index.parquet"), what="sample_index")
+    splits = store.read_parquet(store.training_path("splits.parquet"), what="splits")
     sides = splits.group_by("protocol", "side").len().sort("protocol", "side")
+    keys = store.samples_keys()
+    samples = f"{len(keys)} recordings, e.g. {store.samples_path(keys[0])}" if keys else "none"
     lines = [
         f"training products: {index.height} samples of {index['action'].n_unique()} actions; splits "
         + ", ".join(f"{r['protocol']}/{r['side']}={r['len']}" for r in sides.iter_rows(named=True)),
-        f"  samples: {store_root}/samples/*.zarr; FLEX export: {store_root}/export/flex; "
-        f"QA: {store_root}/training/videoqa.jsonl",
+        f"  samples: {samples}; FLEX export: {store.export_dir('flex')}; QA: {store.training_path('videoqa.jsonl')}",
     ]
     lines += [f"  check {check}" for check in run.failed_checks]
     return "\n".join(lines)
+
+
+def _published_clock_models(store: Store, key: str) -> dict[str, ClockModel]:
+    """The clock models of the published recording ``key``, from the sync report in its unit."""
+    data = json.loads(store.report_file(key, SYNC_REPORT_JSON).read_text(encoding="utf-8"))
+    return {name: ClockModel.from_dict(model) for name, model in data["models"].items()}

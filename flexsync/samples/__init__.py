@@ -1,13 +1,12 @@
 """Training products: repetition samples, FKG tables, score checks, the sample index and FLEX-VideoQA.
 
-Dagster-free; the assets call these. Store layout in ``flexsync.samples._io``, table schemas in
-``flexsync.samples.schemas``, the per-recording layout in docs/store-format.md ("Training products").
+Dagster-free; the assets call these. Every file goes through a :class:`flexsync.storage.Store`
+(which owns where it lives); table schemas are in ``flexsync.samples.schemas``, the layout in
+docs/store-format.md ("Training products").
 """
 
-from flexsync.samples._io import fkg_table_path, samples_path, samples_table_path, training_path
 from flexsync.samples.extract import (
     DEFAULT_FRAME_LENGTH,
-    VIEW_ORDER,
     Repetition,
     SamplesResult,
     build_recording_samples,
@@ -26,7 +25,6 @@ __all__ = [
     "QUESTIONS",
     "SAMPLE_TABLE_SCHEMAS",
     "SCORE_TOLERANCE",
-    "VIEW_ORDER",
     "Repetition",
     "SamplesResult",
     "annotated_error_problems",
@@ -34,17 +32,13 @@ __all__ = [
     "build_sample_index",
     "build_videoqa",
     "fkg_score_or_none",
-    "fkg_table_path",
     "fkg_tables",
     "read_repetitions",
     "read_samples",
     "recompute_scores",
     "sample_rows",
-    "samples_path",
-    "samples_table_path",
     "score_disagreements",
     "score_ranges",
-    "training_path",
     "validate_sample_table",
     "videoqa_rows",
     "write_fkg_tables",

@@ -8,14 +8,21 @@ each view contributes the frame nearest in time to each instant (chosen, never b
 is interpolated with gap masks, and the EMG envelope and physiology are interpolated; the
 cleaned EMG rows inside the span are kept at their native rate.
 
+Which streams: every view of the recording's grid (``grid`` attribute ``views``, in that order,
+so ``video_index`` columns line up with the grid's and an extra camera gets clips too); for pose,
+EMG and physiology the first stream of that kind in the manifest's stream order (a recording
+with two EMG devices contributes the first one listed).
+
 Speed: clip building is bound by reading and writing. Every 16-frame source chunk is decoded
 once per view (the needed frames are grouped by source chunk, chunks stay cached until the last
 repetition that needs them), every sample-view clip is one output chunk written once, and the
 zstd encoding of a clip runs in a writer thread while the next clip is decoded.
 
-Output (layout in docs/store-format.md, "Training products"): ``samples/<key>.zarr`` and
-``tables/samples/<key>.parquet``, each validated and committed atomically; the table is
-validated before anything is written, so a bad label never leaves a new group beside an old table.
+Output (layout in docs/store-format.md, "Training products"): the recording's samples unit,
+its Zarr group and its samples table partition, committed as one unit by
+:meth:`flexsync.storage.Store.publish_samples`. The table is validated before anything is
+written, and a failure while writing leaves the previous unit whole, so a reader never sees a
+new group beside an old table.
 """
 
 from __future__ import annotations
@@ -35,28 +42,18 @@ from flexsync.errors import InputFileError
 from flexsync.fkg.catalogue import FitnessKnowledgeGraph, default_fkg, read_fkg
 from flexsync.ingest.recording import RawRecording
 from flexsync.raw.layout import FKG_FILE, SUBJECTS_FILE
-from flexsync.samples._io import SAMPLES_TABLE, samples_path, samples_table_path, write_validated_parquet
+from flexsync.raw.subjects import SubjectInfo, read_subjects_csv
 from flexsync.samples.schemas import PHASE_STRUCT, SCORE_TOLERANCE, validate_sample_table
 from flexsync.samples.scores import fkg_score_or_none
 from flexsync.skeleton import JOINT_NAMES
-from flexsync.storage.atomic import atomic_directory
 from flexsync.storage.direct_chunks import DirectChunkWriter, direct_chunk_writer
-from flexsync.storage.layout import recording_path
-from flexsync.storage.zarr_io import (
-    STATUS_COMPLETE,
-    create_array,
-    open_group_for_write,
-    read_recording,
-    set_attrs,
-    write_array,
-)
-from flexsync.synth.subjects import SubjectInfo, read_subjects_csv
+from flexsync.storage.store import SAMPLES_TABLE, Store, UnitWriter
+from flexsync.storage.zarr_io import STATUS_COMPLETE, create_array, set_attrs, write_array
 from flexsync.timing.resample import hold_or_interpolate, interpolate_pose, nearest_frame
 
 __all__ = [
     "DEFAULT_FRAME_LENGTH",
     "SAMPLES_FORMAT_VERSION",
-    "VIEW_ORDER",
     "Repetition",
     "SamplesResult",
     "build_recording_samples",
@@ -68,7 +65,6 @@ logger = logging.getLogger(__name__)
 
 SAMPLES_FORMAT_VERSION = 1
 DEFAULT_FRAME_LENGTH = 103
-VIEW_ORDER = ("cam1", "cam2", "cam3", "cam4", "phone")
 # A chosen frame further than this many nominal frame intervals from its instant is flagged invalid.
 VIDEO_MAX_GAP_FRAMES = 1.5
 # Level 3 decodes as fast as level 1 on clips (~20 ms for 36 MB, bound by memory bandwidth) and
@@ -116,7 +112,7 @@ class SamplesResult:
 
 def build_recording_samples(
     raw_root: Path | str,
-    store_root: Path | str,
+    store: Store,
     key: str,
     *,
     frame_length: int = DEFAULT_FRAME_LENGTH,
@@ -124,15 +120,16 @@ def build_recording_samples(
     pose_max_gap_s: float = 0.1,
     video_max_gap_frames: float = VIDEO_MAX_GAP_FRAMES,
 ) -> SamplesResult:
-    """Write ``samples/<key>.zarr`` and ``tables/samples/<key>.parquet`` for one published recording.
+    """Publish the samples unit of one published recording: its samples Zarr group and samples table.
 
-    Idempotent: both are replaced whole (atomic rename), so a re-run gives the same bytes.
+    Idempotent: the unit is replaced whole in one step, so a re-run gives the same bytes.
 
     Parameters
     ----------
-    raw_root, store_root : path
-        The raw root (annotations.json, fkg.json, subjects.csv) and the store holding
-        ``recordings/<key>.zarr``.
+    raw_root : path
+        The raw root (annotations.json, fkg.json, subjects.csv, the recording's manifest).
+    store : Store
+        The store holding the published recording; the samples unit is written there.
     key : str
         Recording key.
     frame_length : int
@@ -161,7 +158,7 @@ def build_recording_samples(
         raise ValueError(f"frame_length must be >= 2, got {frame_length}")
     raw = RawRecording.open(raw_root, key)
     fkg = fkg if fkg is not None else _load_fkg(Path(raw_root))
-    recording = read_recording(recording_path(store_root, key))
+    recording = store.open_recording(key)
     view = (raw.annotations or {}).get("view", "cam1")
     if view not in _stream_names(recording):
         raise InputFileError(f"annotations refer to view {view!r}, which the recording lacks", recording=key)
@@ -173,18 +170,17 @@ def build_recording_samples(
     instants = np.zeros((len(reps), frame_length), dtype=np.float64)
     for r, (t0, t1) in enumerate(table.select("t_start_s", "t_end_s").rows()):
         instants[r] = np.linspace(t0, t1, frame_length)
-    target = samples_path(store_root, key)
-    with atomic_directory(target) as tmp:
+    with store.publish_samples(key) as unit:
         stats = _write_samples_group(
-            tmp,
+            unit,
             recording,
             instants,
+            streams=_streams_in_manifest_order(raw, recording),
             sample_ids=table.get_column("sample_id").to_list(),
             pose_max_gap_s=pose_max_gap_s,
             video_max_gap_frames=video_max_gap_frames,
         )
-    table_path = samples_table_path(store_root, key)
-    write_validated_parquet(table, SAMPLES_TABLE, table_path)
+        store.write_unit_parquet(unit, SAMPLES_TABLE, table)
     disagreements = int((~table.get_column("score_agrees")).sum())
     logger.info(
         "recording %s: %d samples x %d views x %d frames (%d source chunks read, %d invalid frames), "
@@ -200,8 +196,8 @@ def build_recording_samples(
     )
     return SamplesResult(
         recording=key,
-        zarr_path=target,
-        table_path=table_path,
+        zarr_path=store.samples_path(key),
+        table_path=store.table_partition(SAMPLES_TABLE, key),
         table=table,
         views=tuple(stats["views"]),
         frame_length=frame_length,
@@ -282,13 +278,16 @@ def sample_rows(
     """The samples table of one recording (not validated): one row per repetition.
 
     ``view_t`` is the annotated view's ``t`` (reference-clock exposure start of each stored frame).
+    ``emg_channels`` names the channels of the recording's first EMG stream in manifest order,
+    the one whose EMG the samples carry.
     """
     key = raw.key
     attrs = recording.attrs
     subject = str(attrs["subject"])
     action = str(attrs["action"])
     skill = _skill_of(Path(raw.raw_root), subject, key)
-    emg_channels = _emg_channels(recording)
+    emg_name = _first_of_kind(_streams_in_manifest_order(raw, recording), "emg")
+    emg_channels = [str(c) for c in recording[f"streams/{emg_name}"].attrs.get("channel_names", [])] if emg_name else []
     rows = []
     for rep in reps:
         score = fkg_score_or_none(fkg, action, rep.errors)
@@ -334,25 +333,24 @@ _ROW_SCHEMA = {
 
 
 def _write_samples_group(
-    tmp: Path,
+    unit: UnitWriter,
     recording: zarr.Group,
     instants: np.ndarray,
     *,
+    streams: list[tuple[str, str]],
     sample_ids: list[str],
     pose_max_gap_s: float,
     video_max_gap_frames: float,
 ) -> dict[str, Any]:
+    """Write the samples group into ``unit``; ``streams`` is (name, kind) in manifest order."""
     n_reps, n_t = instants.shape
     flat = instants.reshape(-1)
-    streams = _stream_names(recording)
-    views = [v for v in VIEW_ORDER if v in streams and recording[f"streams/{v}"].attrs.get("kind") == "video"]
-    kinds = {name: recording[f"streams/{name}"].attrs.get("kind") for name in streams}
-    emg_name = next((n for n in streams if kinds[n] == "emg"), None)
+    views = _grid_views(recording)
+    emg_name = _first_of_kind(streams, "emg")
     emg_attrs = dict(recording[f"streams/{emg_name}"].attrs) if emg_name else {}
     first = recording[f"streams/{views[0]}/frames"] if views else None
     height, width = (int(first.shape[1]), int(first.shape[2])) if first is not None else (0, 0)
-    group = open_group_for_write(
-        tmp,
+    group = unit.open_zarr(
         {
             "flexsync_samples": SAMPLES_FORMAT_VERSION,
             "recording": str(recording.attrs["recording"]),
@@ -381,9 +379,9 @@ def _write_samples_group(
             chunks_read += n_read
     write_array(group, "video_index", video_index)
     write_array(group, "video_valid", video_valid)
-    _write_pose(group, recording, streams, kinds, flat, (n_reps, n_t), pose_max_gap_s)
+    _write_pose(group, recording, _first_of_kind(streams, "mocap"), flat, (n_reps, n_t), pose_max_gap_s)
     emg_rows = _write_emg(group, recording, emg_name, instants)
-    _write_physio(group, recording, next((n for n in streams if kinds[n] == "physio"), None), flat, (n_reps, n_t))
+    _write_physio(group, recording, _first_of_kind(streams, "physio"), flat, (n_reps, n_t))
     set_attrs(group, {"status": STATUS_COMPLETE})
     invalid = int((~video_valid).sum())
     return {"views": views, "chunks_read": chunks_read, "emg_rows": emg_rows, "invalid_frames": invalid}
@@ -453,8 +451,7 @@ def _store_row(array: zarr.Array, direct: DirectChunkWriter | None, row: int, cl
         array[row] = clip
 
 
-def _write_pose(group, recording, streams, kinds, flat, shape, max_gap_s: float) -> None:
-    name = next((n for n in streams if kinds[n] == "mocap"), None)
+def _write_pose(group, recording, name: str | None, flat, shape, max_gap_s: float) -> None:
     n_reps, n_t = shape
     if name is None:
         pose = np.full((flat.size, len(JOINT_NAMES), 3), np.nan, dtype=np.float32)
@@ -522,12 +519,29 @@ def _stream_names(recording: zarr.Group) -> list[str]:
     return sorted(name for name, _ in streams.groups())
 
 
-def _emg_channels(recording: zarr.Group) -> list[str]:
-    for name in _stream_names(recording):
-        g = recording[f"streams/{name}"]
-        if g.attrs.get("kind") == "emg":
-            return [str(c) for c in g.attrs.get("channel_names", [])]
-    return []
+def _streams_in_manifest_order(raw: RawRecording, recording: zarr.Group) -> list[tuple[str, str]]:
+    """(name, kind) of the recording's streams, in the manifest's order (streams it lacks left out)."""
+    present = set(_stream_names(recording))
+    ordered = [name for name in raw.manifest.streams if name in present]
+    ordered += sorted(present - set(ordered))  # published but not in the manifest: after, by name
+    return [(name, str(recording[f"streams/{name}"].attrs.get("kind"))) for name in ordered]
+
+
+def _first_of_kind(streams: list[tuple[str, str]], kind: str) -> str | None:
+    return next((name for name, k in streams if k == kind), None)
+
+
+def _grid_views(recording: zarr.Group) -> list[str]:
+    """The video streams of the recording's grid, in the grid's order (its ``video_frame_index`` columns)."""
+    views = [str(v) for v in recording["grid"].attrs.get("views", [])]
+    streams = set(_stream_names(recording))
+    missing = [v for v in views if v not in streams or recording[f"streams/{v}"].attrs.get("kind") != "video"]
+    if missing:
+        raise InputFileError(
+            f"grid views {missing} are not video streams of the recording; republish it",
+            recording=str(recording.attrs["recording"]),
+        )
+    return views
 
 
 def _load_fkg(raw_root: Path) -> FitnessKnowledgeGraph:

@@ -15,8 +15,9 @@ from pathlib import Path
 import polars as pl
 
 from flexsync.fkg.catalogue import FitnessKnowledgeGraph
-from flexsync.samples._io import fkg_table_path, write_validated_parquet
+from flexsync.samples._io import write_validated_parquet
 from flexsync.samples.schemas import validate_sample_table
+from flexsync.storage.store import Store
 
 __all__ = ["FKG_TABLES", "fkg_tables", "write_fkg_tables"]
 
@@ -63,12 +64,12 @@ def fkg_tables(fkg: FitnessKnowledgeGraph) -> dict[str, pl.DataFrame]:
     return out
 
 
-def write_fkg_tables(store_root: Path | str, fkg: FitnessKnowledgeGraph) -> dict[str, Path]:
-    """Write ``training/fkg/<table>.parquet`` for the five tables (each validated, atomic); return the paths."""
+def write_fkg_tables(store: Store, fkg: FitnessKnowledgeGraph) -> dict[str, Path]:
+    """Write the five tables to the store's FKG table files (each validated, atomic); return the paths."""
     paths = {}
     for name, df in fkg_tables(fkg).items():
-        paths[name] = fkg_table_path(store_root, name)
-        write_validated_parquet(df, f"fkg_{name}", paths[name])
+        paths[name] = store.fkg_table_path(name)
+        write_validated_parquet(store, df, f"fkg_{name}", paths[name])
     logger.info("FKG tables: %d actions written under %s", len(fkg.actions), paths["actions"].parent)
     return paths
 

@@ -10,19 +10,12 @@ recording never renumbers the samples of recordings sorted before it.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import polars as pl
 
-from flexsync.samples._io import (
-    SAMPLES_TABLE,
-    list_sample_partitions,
-    samples_table_path,
-    training_path,
-    write_json,
-    write_validated_parquet,
-)
+from flexsync.samples._io import write_json, write_validated_parquet
 from flexsync.samples.schemas import empty_sample_table, validate_sample_table
+from flexsync.storage.store import SAMPLES_TABLE, Store
 
 __all__ = ["NEUTRAL_SCORE_NORM", "build_sample_index", "read_samples", "score_ranges"]
 
@@ -32,17 +25,17 @@ logger = logging.getLogger(__name__)
 NEUTRAL_SCORE_NORM = 0.5
 
 
-def read_samples(store_root: Path | str, *, validate: bool = True) -> pl.DataFrame:
-    """Every samples partition, sorted by (recording, rep_index); the empty table when there are none."""
-    keys = list_sample_partitions(store_root)
-    if not keys:
+def read_samples(store: Store, *, validate: bool = True) -> pl.DataFrame:
+    """Every published samples partition, sorted by (recording, rep_index); the empty table when there are none."""
+    df = store.read_unit_parquets(SAMPLES_TABLE)
+    if df is None:
         return empty_sample_table(SAMPLES_TABLE)
-    df = pl.read_parquet([samples_table_path(store_root, key) for key in keys]).sort("recording", "rep_index")
+    df = df.sort("recording", "rep_index")
     return validate_sample_table(df, SAMPLES_TABLE) if validate else df
 
 
-def build_sample_index(store_root: Path | str) -> pl.DataFrame:
-    """Write ``training/sample_index.parquet`` and ``training/score_ranges.json``; return the index.
+def build_sample_index(store: Store) -> pl.DataFrame:
+    """Write the store's ``sample_index.parquet`` and ``score_ranges.json`` training files; return the index.
 
     Columns: every samples column, then ``action_sample_index`` (Int32, 1-based per action in
     (recording, rep_index) order), ``score_min`` / ``score_max`` (the action's expert-score
@@ -54,7 +47,7 @@ def build_sample_index(store_root: Path | str) -> pl.DataFrame:
     TableValidationError
         If a partition no longer matches the samples schema, or the index fails its own.
     """
-    samples = read_samples(store_root)
+    samples = read_samples(store)
     ranges = pl.col("expert_score")
     index = (
         samples.with_columns(
@@ -70,8 +63,8 @@ def build_sample_index(store_root: Path | str) -> pl.DataFrame:
         )
         .sort("action", "action_sample_index")
     )
-    index = write_validated_parquet(index, "sample_index", training_path(store_root, "sample_index.parquet"))
-    write_json(training_path(store_root, "score_ranges.json"), score_ranges(index))
+    index = write_validated_parquet(store, index, "sample_index", store.training_path("sample_index.parquet"))
+    write_json(store, store.training_path("score_ranges.json"), score_ranges(index))
     logger.info(
         "sample index: %d samples in %d actions from %d recordings",
         index.height,

@@ -15,8 +15,8 @@ import logging
 import pandera.polars as pa
 import polars as pl
 
+from flexsync.raw.subjects import SKILLS
 from flexsync.schemas.tables import RECORDING_KEY_REGEX, empty_frame, validate_against
-from flexsync.synth.subjects import SKILLS
 
 __all__ = [
     "ANSWER_LEVELS",
@@ -61,7 +61,7 @@ class _Strict(pa.DataFrameModel):
 
 
 class SamplesTable(_Strict):
-    """One row per repetition sample (partition ``tables/samples/<key>.parquet``).
+    """One row per repetition sample (one partition per recording, in its samples unit).
 
     ``fkg_score`` is null when an annotated error is not an error type of the action (the
     annotation check names the sample); ``score_agrees`` is then False.

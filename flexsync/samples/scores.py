@@ -3,7 +3,7 @@
 An expert score is a claim; the FKG formula is the rule. Disagreements are reported per sample
 (never silently overwritten: the expert score stays what the annotator wrote), and an annotated
 error must be an error type of the sample's action, attached to the key step the FKG puts it in.
-Both checks take the samples table (``tables/samples/*.parquet``) and return the offending rows
+Both checks take the samples table (``flexsync.samples.read_samples``) and return the offending rows
 as a table, ready for Dagster check metadata.
 """
 
@@ -152,4 +152,4 @@ def _row_problems(fkg: FitnessKnowledgeGraph, row: dict) -> list[dict]:
 def _require(samples: pl.DataFrame) -> None:
     missing = [c for c in _NEEDED if c not in samples.columns]
     if missing:
-        raise ValueError(f"samples table lacks column(s) {', '.join(missing)}; pass rows of tables/samples")
+        raise ValueError(f"samples table lacks column(s) {', '.join(missing)}; pass rows of the samples table")

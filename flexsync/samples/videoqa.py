@@ -8,8 +8,9 @@ The levels go from recognising to judging, as in FLEX's VideoQA benchmark:
    feedback, or "performed to standard";
 4. its score from 0 to 100 (the expert score; the answer is the number).
 
-Each row points at what to show: ``clip_path`` (the samples group, relative to the store
-root), ``clip_row`` (the sample's row in it) and ``views``. Answers come only from the
+Each row points at what to show: ``clip_path`` (the samples Zarr group, relative to the store
+root, as :meth:`flexsync.storage.Store.samples_member` gives it), ``clip_row`` (the sample's row
+in it) and ``views``. Answers come only from the
 annotations, the FKG and fixed templates: no randomness, so the files are byte-identical
 across runs.
 """
@@ -18,16 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from flexsync.errors import MissingInputError
 from flexsync.fkg.catalogue import Action, FitnessKnowledgeGraph
-from flexsync.samples._io import SAMPLES_DIR, samples_path, training_path, write_validated_parquet
-from flexsync.storage.atomic import atomic_file
-from flexsync.storage.zarr_io import open_group_readonly
+from flexsync.samples._io import write_validated_parquet
+from flexsync.storage.store import Store
 
 __all__ = ["QUESTIONS", "build_videoqa", "videoqa_rows"]
 
@@ -42,38 +40,35 @@ QUESTIONS = {
 TO_STANDARD = "performed to standard"
 
 
-def build_videoqa(store_root: Path | str, fkg: FitnessKnowledgeGraph) -> pl.DataFrame:
-    """Write ``training/videoqa.parquet`` and ``training/videoqa.jsonl`` from the sample index.
+def build_videoqa(store: Store, fkg: FitnessKnowledgeGraph) -> pl.DataFrame:
+    """Write the store's ``videoqa.parquet`` and ``videoqa.jsonl`` training files from the sample index.
 
     Rows are ordered by sample (index order: action, then FLEX number) and level 1-4.
 
     Raises
     ------
     MissingInputError
-        If ``training/sample_index.parquet`` is absent (run ``build_sample_index`` first).
+        If the sample index is absent (materialise ``sample_index`` / call ``build_sample_index`` first).
     KeyError
         If a sample's action is not in ``fkg``.
     """
-    index_path = training_path(store_root, "sample_index.parquet")
-    if not index_path.is_file():
-        raise MissingInputError("sample index not built: call build_sample_index(store_root) first", path=index_path)
-    index = pl.read_parquet(index_path)
-    groups = {key: _clip_refs(store_root, key) for key in index.get_column("recording").unique().sort().to_list()}
+    index = store.read_parquet(store.training_path("sample_index.parquet"), what="sample_index")
+    groups = {key: _clip_refs(store, key) for key in index.get_column("recording").unique().sort().to_list()}
     table = videoqa_rows(index, fkg, groups)
-    table = write_validated_parquet(table, "videoqa", training_path(store_root, "videoqa.parquet"))
+    table = write_validated_parquet(store, table, "videoqa", store.training_path("videoqa.parquet"))
     lines = [json.dumps(r, sort_keys=True, ensure_ascii=False, allow_nan=False) for r in table.iter_rows(named=True)]
-    with atomic_file(training_path(store_root, "videoqa.jsonl")) as tmp:
-        tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    store.write_text(store.training_path("videoqa.jsonl"), "".join(f"{line}\n" for line in lines))
     logger.info("VideoQA: %d questions for %d samples", table.height, index.height)
     return table
 
 
 def videoqa_rows(
-    index: pl.DataFrame, fkg: FitnessKnowledgeGraph, groups: dict[str, tuple[list[str], list[str]]]
+    index: pl.DataFrame, fkg: FitnessKnowledgeGraph, groups: dict[str, tuple[str, list[str], list[str]]]
 ) -> pl.DataFrame:
     """The VideoQA table (not validated) for the samples of ``index``.
 
-    ``groups`` maps a recording key to its samples group's ``(views, sample_ids)`` attributes.
+    ``groups`` maps a recording key to ``(clip_path, views, sample_ids)``: its samples group
+    relative to the store root and that group's ``views`` and ``sample_ids`` attributes.
     """
     rows: list[dict[str, Any]] = []
     for sample in index.iter_rows(named=True):
@@ -84,7 +79,7 @@ def videoqa_rows(
             3: _performance(action, sample),
             4: _score_text(float(sample["expert_score"])),
         }
-        views, sample_ids = groups[sample["recording"]]
+        clip_path, views, sample_ids = groups[sample["recording"]]
         clip_row = sample_ids.index(sample["sample_id"])
         for level in (1, 2, 3, 4):
             rows.append(
@@ -98,7 +93,7 @@ def videoqa_rows(
                     "answer": answers[level],
                     "answer_score": float(sample["expert_score"]) if level == 4 else None,
                     "views": views,
-                    "clip_path": f"{SAMPLES_DIR}/{sample['recording']}.zarr",
+                    "clip_path": clip_path,
                     "clip_row": clip_row,
                     "t_start_s": sample["t_start_s"],
                     "t_end_s": sample["t_end_s"],
@@ -155,7 +150,8 @@ def _score_text(score: float) -> str:
     return text if float(text) == score else repr(score)
 
 
-def _clip_refs(store_root: Path | str, key: str) -> tuple[list[str], list[str]]:
-    """(views, sample_ids) of the samples group of ``key``."""
-    attrs = open_group_readonly(samples_path(store_root, key)).attrs
-    return [str(v) for v in attrs.get("views", [])], [str(s) for s in attrs.get("sample_ids", [])]
+def _clip_refs(store: Store, key: str) -> tuple[str, list[str], list[str]]:
+    """(clip_path, views, sample_ids) of the samples group of ``key``."""
+    attrs = store.open_samples(key).attrs
+    views, sample_ids = [str(v) for v in attrs.get("views", [])], [str(s) for s in attrs.get("sample_ids", [])]
+    return store.samples_member(key), views, sample_ids

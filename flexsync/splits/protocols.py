@@ -7,7 +7,7 @@ and :func:`check_split` verifies it on the result, so a split is never trusted o
 
 Every split is a pure function of the samples table (sorted by ``sample_id`` first, so the input
 row order does not matter) and an integer seed fed to one ``numpy.random.Generator``. The result
-has the columns of ``training/splits.parquet`` (docs/export-flex.md): ``protocol``, ``seed``,
+has the columns of the store's ``splits.parquet`` training file (docs/export-flex.md): ``protocol``, ``seed``,
 ``sample_id``, ``side`` ("train"/"test") and ``views`` (the views a model may use on that side).
 
 Promises:
@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from flexsync.errors import MissingInputError
-from flexsync.storage.atomic import atomic_file
+from flexsync.storage.store import Store
 
 __all__ = [
     "DEFAULT_TEST_SKILLS",
@@ -67,8 +65,6 @@ SPLIT_SCHEMA = pl.Schema(
     }
 )
 _REQUIRED = ("sample_id", "subject", "skill", "action")
-SAMPLE_INDEX_FILE = "training/sample_index.parquet"
-SPLITS_FILE = "training/splits.parquet"
 # cross_subject search: random starts, each refined by single-subject moves until no move helps.
 _N_STARTS = 16
 _MAX_MOVES = 200
@@ -92,7 +88,7 @@ def make_splits(
     ----------
     samples : pl.DataFrame
         One row per sample with at least ``sample_id``, ``subject``, ``skill``, ``action``
-        (the samples table or ``training/sample_index.parquet``). Row order does not matter.
+        (the samples table or the sample index). Row order does not matter.
     protocol : {"vanilla", "cross_subject", "cross_view", "cross_skill"}
     seed : int
         Seeds the one ``numpy.random.Generator`` used (cross_view and cross_skill use no randomness).
@@ -190,13 +186,13 @@ def check_split(
 
 
 def write_splits(
-    store_root: Path | str,
+    store: Store,
     *,
     protocols: Sequence[str] = PROTOCOLS,
     seeds: Sequence[int] = (0,),
     test_fraction: float = 0.25,
 ) -> pl.DataFrame:
-    """Make every (protocol, seed) split of ``training/sample_index.parquet`` and write ``training/splits.parquet``.
+    """Make every (protocol, seed) split of the store's sample index and write its ``splits.parquet``.
 
     Each split is checked with :func:`check_split`; broken promises (only possible where the
     data makes them impossible, which :func:`make_splits` already warned about) are logged as
@@ -207,11 +203,7 @@ def write_splits(
     MissingInputError
         If the sample index does not exist yet.
     """
-    store_root = Path(store_root)
-    index_path = store_root / SAMPLE_INDEX_FILE
-    if not index_path.is_file():
-        raise MissingInputError("sample index not found: build it before the splits", path=index_path)
-    index = pl.read_parquet(index_path)
+    index = store.read_parquet(store.training_path("sample_index.parquet"), what="sample_index")
     parts = []
     for protocol in protocols:
         for seed in seeds:
@@ -228,11 +220,8 @@ def write_splits(
     if not parts:
         raise ValueError(f"no split protocol could be made from {index.height} samples: {', '.join(protocols)}")
     out = pl.concat(parts).sort("protocol", "seed", "sample_id", "side")
-    with atomic_file(store_root / SPLITS_FILE) as tmp:
-        out.write_parquet(tmp, compression="zstd", compression_level=3, statistics=True)
-    logger.info(
-        "wrote %d split rows (%d protocols x %d seeds) to %s", out.height, len(protocols), len(seeds), SPLITS_FILE
-    )
+    path = store.write_parquet(store.training_path("splits.parquet"), out)
+    logger.info("wrote %d split rows (%d protocols x %d seeds) to %s", out.height, len(protocols), len(seeds), path)
     return out
 
 

@@ -1,8 +1,9 @@
 """Build a tiny samples store by hand, following the samples contract, for the export tests.
 
 The real builder (flexsync.samples.extract) needs generated video and the whole pipeline; the
-export only needs ``samples/<key>.zarr`` groups and ``training/sample_index.parquet`` with the
-contract's names, dtypes and shapes, so these are written directly here with known contents:
+export only needs the samples groups and the sample index with the contract's names, dtypes and
+shapes, so these are written directly here (through a :class:`flexsync.storage.Store`) with known
+contents:
 smooth frames that differ per sample, view and frame (so a JPEG mix-up shows in the PSNR), a
 pose with a few invalid joint-frames, and EMG whose channels are named like the FKG's.
 """
@@ -17,8 +18,8 @@ import polars as pl
 
 from flexsync.fkg.catalogue import default_fkg
 from flexsync.skeleton import JOINT_NAMES
-from flexsync.storage.atomic import atomic_directory
-from flexsync.storage.zarr_io import open_group_for_write, write_array
+from flexsync.storage import Store
+from flexsync.storage.zarr_io import write_array
 
 VIEWS = ("cam1", "cam2", "cam3", "cam4", "phone")
 T = 103
@@ -63,10 +64,11 @@ def build_samples_store(
     views: tuple[str, ...] = VIEWS,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """Write ``samples/<key>.zarr`` per recording and ``training/sample_index.parquet``; return the index.
+    """Publish a samples group per recording and write the sample index into the store; return the index.
 
     Tests read the Zarr groups back for ground truth.
     """
+    store = Store(store_root)
     rng = np.random.default_rng(seed)
     fkg = default_fkg()
     rows = []
@@ -106,9 +108,8 @@ def build_samples_store(
             "sample_ids": sample_ids,
             "status": "complete",
         }
-        final = store_root / "samples" / f"{spec.key}.zarr"
-        with atomic_directory(final) as tmp:
-            group = open_group_for_write(tmp, attrs)
+        with store.publish_samples(spec.key) as unit:
+            group = unit.open_zarr(attrs)
             R = spec.n_reps
             write_array(group, "t", t)
             for view in views:
@@ -154,6 +155,5 @@ def build_samples_store(
         .otherwise(0.5)
         .alias("score_norm")
     )
-    (store_root / "training").mkdir(parents=True, exist_ok=True)
-    index.write_parquet(store_root / "training" / "sample_index.parquet")
+    store.write_parquet(store.training_path("sample_index.parquet"), index)
     return index

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -16,15 +15,15 @@ from flexsync.exports import FLEX_EMG_PICKS, FlexExport, cross_view_index_offset
 from flexsync.fkg.catalogue import default_fkg
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.splits import make_splits
-from flexsync.storage.zarr_io import open_group_readonly
+from flexsync.storage import Store
 
 VIEWS = ("cam1", "cam2", "cam3", "cam4", "phone")
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
+def store(tmp_path_factory) -> tuple[Store, pl.DataFrame]:
     root = tmp_path_factory.mktemp("flex_store")
-    return root, build_samples_store(root)
+    return Store(root), build_samples_store(root)
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +33,9 @@ def vanilla(store):
     return result, FlexExport(result.out), index
 
 
-def _source(root: Path, index: pl.DataFrame, sample_id: str):
+def _source(root: Store, index: pl.DataFrame, sample_id: str):
     row = index.filter(pl.col("sample_id") == sample_id).row(0, named=True)
-    group = open_group_readonly(root / "samples" / f"{row['recording']}.zarr")
+    group = root.open_samples(row["recording"])
     return group, list(group.attrs["sample_ids"]).index(sample_id), row
 
 
@@ -198,16 +197,17 @@ def test_cross_view_gives_test_rows_their_own_folders(store, tmp_path) -> None:
 
 def test_stored_split_is_used(store, tmp_path) -> None:
     root, index = store
-    store_copy = tmp_path / "store"
-    (store_copy / "training").mkdir(parents=True)
-    os.symlink(root / "samples", store_copy / "samples")
-    index.write_parquet(store_copy / "training/sample_index.parquet")
+    store_copy = Store(tmp_path / "store")
+    for key in root.samples_keys():  # the samples units, shared by symbolic links
+        store_copy.samples_path(key).parent.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(root.samples_path(key).parent, store_copy.samples_path(key).parent)
+    store_copy.write_parquet(store_copy.training_path("sample_index.parquet"), index)
     split = make_splits(index, protocol="cross_subject", seed=5)
     # move every S03 sample (A08) to test by hand: the export must follow the stored rows, not recompute
     split = split.with_columns(
         pl.when(pl.col("sample_id").str.starts_with("S03")).then(pl.lit("test")).otherwise(pl.col("side")).alias("side")
     )
-    split.write_parquet(store_copy / "training/splits.parquet")
+    store_copy.write_parquet(store_copy.training_path("splits.parquet"), split)
     result = export_flex(store_copy, protocol="cross_subject", seed=5)
     flex = FlexExport(result.out)
     assert sorted(int(r[1]) for r in flex.rows("test", 8)) == [1, 2, 3]
@@ -235,16 +235,16 @@ def test_export_is_deterministic_and_atomic(store, tmp_path) -> None:
 
 def test_export_errors_name_the_problem(store, tmp_path) -> None:
     root, _ = store
-    with pytest.raises(MissingInputError, match="sample index not found"):
-        export_flex(tmp_path / "empty")
+    with pytest.raises(MissingInputError, match=r"sample_index\.parquet not found: materialise sample_index first"):
+        export_flex(Store(tmp_path / "empty"))
     with pytest.raises(ValueError, match="unknown split protocol 'random'"):
         export_flex(root, protocol="random")
     with pytest.raises(ValueError, match=r"jpeg_quality must be in 1\.\.95"):
         export_flex(root, jpeg_quality=100, out=tmp_path / "q")
     with pytest.raises(ValueError, match="no split view is among the export views"):
         export_flex(root, views=("cam9",), out=tmp_path / "v")
-    no_phone = tmp_path / "no_phone"
-    build_samples_store(no_phone, (RecordingSpec("S01_A01_T1", "S01", "expert", "A01", 2),), views=VIEWS[:4])
+    no_phone = Store(tmp_path / "no_phone")
+    build_samples_store(no_phone.root, (RecordingSpec("S01_A01_T1", "S01", "expert", "A01", 2),), views=VIEWS[:4])
     with pytest.raises(InputFileError, match=r"view phone is not in this recording's samples"):
         export_flex(no_phone, out=tmp_path / "np")
     assert not (tmp_path / "np").exists()

@@ -64,7 +64,9 @@ def test_refused_publish_shows_failed_check_and_publishes_nothing(published, mon
         assert "dtype float16, expected float32" in evaluations["zarr_layout"].description
         assert evaluations["tables_schema"].passed is True
         failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        assert failure and "not published" in str(failure[0].event_specific_data.error.message)
+        cause = failure[0].event_specific_data.error.cause
+        assert cause.cls_name == "PublishRefusedError"
+        assert f"recording {key}: not published, 1 check(s) failed: zarr_layout" in cause.message
         assert result.get_asset_materialization_events() == []
     assert _digest(store_root / "recordings" / key) == before  # the previous unit, byte for byte
     assert store.recordings() == [key]

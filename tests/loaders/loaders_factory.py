@@ -2,9 +2,10 @@
 
 A plain module (not conftest) so tests and the benchmark script import it by a unique name.
 
-The samples builder (flexsync/samples/extract.py) did not exist when these tests were written, so
-the samples groups and tables are written here, array by array, per docs in
-docs/store-format.md ("Training products"), with random content whose ground truth the tests keep.
+The samples groups and training tables are written here, array by array, per the contract in
+docs/store-format.md ("Training products"), with random content whose ground truth the tests keep:
+the loaders are tested on inputs that do not depend on the samples builder
+(flexsync/samples/extract.py). Every path comes from a :class:`flexsync.storage.Store`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 import polars as pl
 
 from flexsync.skeleton import JOINT_NAMES, N_JOINTS
-from flexsync.storage.zarr_io import create_array, open_group_for_write, write_array
+from flexsync.storage import Store
+from flexsync.storage.zarr_io import create_array, write_array
 
 FRAME_LENGTH = 103
 EMG_CHANNELS = 16
@@ -46,7 +48,7 @@ def write_samples_group(
     frames: np.ndarray | None = None,
     video_compressor: str | None = "zstd",
 ) -> dict[str, np.ndarray]:
-    """One ``samples/<key>.zarr`` per the contract; returns its arrays (the ground truth)."""
+    """One samples group per the contract, published in the store at ``root``; returns its arrays."""
     t_len = FRAME_LENGTH
     arrays: dict[str, np.ndarray] = {}
     starts = 1.0 + 3.0 * np.arange(n_reps)
@@ -93,7 +95,13 @@ def write_samples_group(
         "sample_ids": sample_ids,
         "status": "complete",
     }
-    group = open_group_for_write(root / "samples" / f"{key}.zarr", attrs)
+    store = Store(root)
+    with store.publish_samples(key) as unit:
+        _write_arrays(unit.open_zarr(attrs), arrays, video_compressor)
+    return arrays
+
+
+def _write_arrays(group, arrays: dict[str, np.ndarray], video_compressor: str | None) -> None:
     for name, data in arrays.items():
         if name.startswith("video/"):
             arr = create_array(
@@ -108,7 +116,6 @@ def write_samples_group(
             arr[...] = data
         else:
             write_array(group, name, data)
-    return arrays
 
 
 def build_samples_store(
@@ -127,7 +134,7 @@ def build_samples_store(
     frames: np.ndarray | None = None,
     video_compressor: str | None = "zstd",
 ) -> SamplesTruth:
-    """Samples groups plus training/sample_index.parquet and training/splits.parquet."""
+    """Samples groups plus the sample index and splits training files."""
     rng = np.random.default_rng(seed)
     truth = SamplesTruth(root)
     for key, action, n_reps in recordings:
@@ -167,8 +174,8 @@ def build_samples_store(
         )
     )
     truth.rows = table.to_dicts()
-    (root / "training").mkdir(parents=True, exist_ok=True)
-    table.drop("row").write_parquet(root / "training" / "sample_index.parquet")
+    store = Store(root)
+    store.write_parquet(store.training_path("sample_index.parquet"), table.drop("row"))
     split_rows = []
     for r in truth.rows:
         side = "test" if r["action_sample_index"] % 3 == 0 else "train"
@@ -181,7 +188,7 @@ def build_samples_store(
         split_rows.append(
             ("cross_subject", 1, r["sample_id"], "test" if r["subject"] == "S01" else "train", list(views))
         )
-    pl.DataFrame(
+    splits = pl.DataFrame(
         split_rows,
         schema={
             "protocol": pl.String,
@@ -191,7 +198,8 @@ def build_samples_store(
             "views": pl.List(pl.String),
         },
         orient="row",
-    ).write_parquet(root / "training" / "splits.parquet")
+    )
+    store.write_parquet(store.training_path("splits.parquet"), splits)
     return truth
 
 
@@ -228,33 +236,36 @@ def write_grid_recording(
         "clock_models": {},
         "provenance": {"code_version": "test", "inputs": {}, "parameters": {}},
     }
-    group = open_group_for_write(root / "recordings" / f"{key}.zarr", attrs)
-    index = np.empty((grid_t.size, len(views)), dtype=np.int32)
-    for v, view in enumerate(views):
-        n_frames = int(duration_s * video_rate_hz) + 2
-        frame_t = t0 - 0.01 + np.arange(n_frames) / video_rate_hz
-        frames = rng.integers(0, 256, size=(n_frames, 6, 10, 3), dtype=np.uint8)
-        arr = create_array(group, f"streams/{view}/frames", shape=frames.shape, dtype="uint8", chunks=(16, 6, 10, 3))
-        arr[...] = frames
-        write_array(group, f"streams/{view}/t", frame_t)
-        nearest = np.abs(grid_t[:, None] - frame_t[None, :]).argmin(axis=1).astype(np.int32)
-        nearest[5:8] = -1  # a gap (dropped frames) in every view
-        index[:, v] = nearest
-        arrays[f"frames/{view}"] = frames
-    arrays["grid/t"] = grid_t
-    arrays["grid/video_frame_index"] = index
-    pose = rng.normal(size=(grid_t.size, N_JOINTS, 3)).astype(np.float32)
-    pose_valid = rng.random((grid_t.size, N_JOINTS)) > 0.2
-    pose[~pose_valid] = np.nan
-    arrays["grid/pose"], arrays["grid/pose_valid"] = pose, pose_valid
-    if with_emg:
-        arrays["grid/emg_envelope"] = rng.random((grid_t.size, EMG_CHANNELS), dtype=np.float32)
-        arrays["grid/emg_valid"] = np.arange(grid_t.size) >= 2
-    arrays["grid/physio"] = (60 + rng.random((grid_t.size, 2))).astype(np.float32)
-    arrays["grid/physio_valid"] = np.ones(grid_t.size, dtype=bool)
-    for name, data in arrays.items():
-        if name.startswith("grid/"):
-            write_array(group, name, data)
-    grid = group["grid"]
-    grid.attrs.put({"rate_hz": grid_rate_hz, "views": list(views)})
+    with Store(root).publish_recording(key) as unit:
+        group = unit.open_zarr(attrs)
+        index = np.empty((grid_t.size, len(views)), dtype=np.int32)
+        for v, view in enumerate(views):
+            n_frames = int(duration_s * video_rate_hz) + 2
+            frame_t = t0 - 0.01 + np.arange(n_frames) / video_rate_hz
+            frames = rng.integers(0, 256, size=(n_frames, 6, 10, 3), dtype=np.uint8)
+            arr = create_array(
+                group, f"streams/{view}/frames", shape=frames.shape, dtype="uint8", chunks=(16, 6, 10, 3)
+            )
+            arr[...] = frames
+            write_array(group, f"streams/{view}/t", frame_t)
+            nearest = np.abs(grid_t[:, None] - frame_t[None, :]).argmin(axis=1).astype(np.int32)
+            nearest[5:8] = -1  # a gap (dropped frames) in every view
+            index[:, v] = nearest
+            arrays[f"frames/{view}"] = frames
+        arrays["grid/t"] = grid_t
+        arrays["grid/video_frame_index"] = index
+        pose = rng.normal(size=(grid_t.size, N_JOINTS, 3)).astype(np.float32)
+        pose_valid = rng.random((grid_t.size, N_JOINTS)) > 0.2
+        pose[~pose_valid] = np.nan
+        arrays["grid/pose"], arrays["grid/pose_valid"] = pose, pose_valid
+        if with_emg:
+            arrays["grid/emg_envelope"] = rng.random((grid_t.size, EMG_CHANNELS), dtype=np.float32)
+            arrays["grid/emg_valid"] = np.arange(grid_t.size) >= 2
+        arrays["grid/physio"] = (60 + rng.random((grid_t.size, 2))).astype(np.float32)
+        arrays["grid/physio_valid"] = np.ones(grid_t.size, dtype=bool)
+        for name, data in arrays.items():
+            if name.startswith("grid/"):
+                write_array(group, name, data)
+        grid = group["grid"]
+        grid.attrs.put({"rate_hz": grid_rate_hz, "views": list(views)})
     return RecordingTruth(key, arrays)

@@ -6,11 +6,13 @@ import numpy as np
 from PIL import Image
 
 from flexsync.bench.loader import flex_clip_dir, run_loader_benchmark
+from flexsync.storage import Store
 
 
 def test_benchmark_writes_flex_jpegs_and_reports_both_sides(samples_store, tmp_path):
-    export = tmp_path / "export" / "flex"
-    result = run_loader_benchmark(samples_store.root, export, n_clips=3, views=2, repeats=1)
+    store = Store(samples_store.root)
+    export = tmp_path / "flex"
+    result = run_loader_benchmark(store, export, n_clips=3, views=2, repeats=1)
     assert result["n_clips"] == 3 and result["views"] == ["cam1", "cam2"]
     assert result["frame_shape"] == [8, 12, 3] and result["frame_length"] == 103
     assert result["jpeg_folders_written"] == 6 and result["jpeg_files"] == 6 * 103
@@ -28,9 +30,7 @@ def test_benchmark_writes_flex_jpegs_and_reports_both_sides(samples_store, tmp_p
     errors = np.abs(decoded[None] - clip).mean(axis=(1, 2, 3))
     assert errors.argmin() == 0 and errors[0] < 0.8 * np.sort(errors)[1]
     zarr_bytes = sum(
-        (samples_store.root / "samples" / f"{r['recording']}.zarr" / "video" / v / f"c.{r['row']}.0.0.0.0")
-        .stat()
-        .st_size
+        (store.samples_path(r["recording"]) / "video" / v / f"c.{r['row']}.0.0.0.0").stat().st_size
         for r in sorted(
             (r for r in samples_store.rows if r["action"] == "A01"), key=lambda r: r["action_sample_index"]
         )[:3]
@@ -43,6 +43,13 @@ def test_benchmark_writes_flex_jpegs_and_reports_both_sides(samples_store, tmp_p
         for v in ("cam1", "cam2")
         for p in flex_clip_dir(export, "A01", c, v).iterdir()
     )
-    again = run_loader_benchmark(samples_store.root, export, n_clips=3, views=2, repeats=1)
+    again = run_loader_benchmark(store, export, n_clips=3, views=2, repeats=1)
     assert again["jpeg_folders_written"] == 0
     assert f"ratio {again['ratio']:.1f}x" in again["summary"]
+
+
+def test_benchmark_never_writes_into_the_stores_export(samples_store):
+    store = Store(samples_store.root)
+    result = run_loader_benchmark(store, n_clips=2, views=1, repeats=1)
+    assert result["jpeg_folders_written"] == 2 and result["jpeg_files"] == 2 * 103
+    assert not store.export_dir("flex").exists()  # the clips went to a scratch folder

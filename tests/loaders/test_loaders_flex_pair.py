@@ -14,6 +14,9 @@ import pytest
 
 from flexsync.errors import InputFileError, MissingInputError
 from flexsync.loaders import FlexPairDataset
+from flexsync.loaders.flex_pair import PROTOCOLS as LOADER_PROTOCOLS
+from flexsync.splits import PROTOCOLS
+from flexsync.storage import Store
 
 
 def _args(store, **overrides) -> SimpleNamespace:
@@ -173,6 +176,12 @@ def test_bad_options_and_inputs_raise_with_the_reason(samples_store, tmp_path):
         FlexPairDataset(_args(samples_store), "val", None)
     with pytest.raises(InputFileError, match=r"view\(s\) cam4 not on this side"):
         FlexPairDataset(_args(samples_store, views=("cam1", "cam4")), "train", None)
+    with pytest.raises(
+        ValueError, match=r"class_idx must be 0 \(all actions\) or one of the classes .*\[1, 2\], got 3"
+    ):
+        FlexPairDataset(_args(samples_store, class_idx=3), "train", None)
+    with pytest.raises(ValueError, match=r"args\.protocol must be one of"):
+        FlexPairDataset(_args(samples_store, protocol="cross_day"), "train", None)
     with pytest.raises(MissingInputError, match="splits table missing"):
         FlexPairDataset(_args(samples_store, data_root=tmp_path), "train", None)
     ds = FlexPairDataset(_args(samples_store, frame_length=64), "train", None)
@@ -180,14 +189,19 @@ def test_bad_options_and_inputs_raise_with_the_reason(samples_store, tmp_path):
         ds[0]
 
 
+def test_protocols_are_the_split_protocols():
+    assert LOADER_PROTOCOLS is PROTOCOLS
+
+
 def test_split_naming_unknown_samples_is_refused(samples_store, tmp_path):
     import shutil
 
     root = tmp_path / "store"
     shutil.copytree(samples_store.root, root)
-    splits = pl.read_parquet(root / "training" / "splits.parquet")
+    store = Store(root)
+    splits = pl.read_parquet(store.training_path("splits.parquet"))
     extra = splits.head(1).with_columns(pl.lit("S09_A01_T1_R01").alias("sample_id"))
-    pl.concat([splits, extra]).write_parquet(root / "training" / "splits.parquet")
+    store.write_parquet(store.training_path("splits.parquet"), pl.concat([splits, extra]))
     with pytest.raises(InputFileError, match=r"1 split sample\(s\) not in the sample index.*S09_A01_T1_R01"):
         FlexPairDataset(_args(samples_store, data_root=root), "train", None)
 

@@ -19,12 +19,13 @@ import pytest
 from flexsync.fkg import FitnessKnowledgeGraph, read_fkg
 from flexsync.pipelines.runner import run_recordings
 from flexsync.samples import SamplesResult, build_recording_samples, build_sample_index, build_videoqa
+from flexsync.storage import Store
 
 
 @dataclass(frozen=True)
 class SampleStore:
     raw: Path
-    store: Path
+    store: Store
     keys: list[str]
     fkg: FitnessKnowledgeGraph
     results: dict[str, SamplesResult]
@@ -46,9 +47,9 @@ def tree_digest():
 @pytest.fixture(scope="session")
 def sample_store(synth_dataset, tmp_path_factory) -> SampleStore:
     raw, _, keys = synth_dataset
-    store = tmp_path_factory.mktemp("samples_store")
+    store = Store(tmp_path_factory.mktemp("samples_store"))
     with dg.DagsterInstance.ephemeral() as instance:  # disposed: its temporary folder goes with it
-        runs = run_recordings(raw, store, instance=instance)
+        runs = run_recordings(raw, store.root, instance=instance)
     failed = [(r.key, r.failures) for r in runs if not r.success]
     assert not failed, f"pipeline failed: {failed}"
     fkg = read_fkg(raw / "fkg.json")

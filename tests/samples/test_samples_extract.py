@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import polars as pl
@@ -10,9 +11,9 @@ import pytest
 import zarr
 
 from flexsync.fkg import fkg_score
-from flexsync.samples import build_recording_samples, samples_path, samples_table_path
+from flexsync.samples import build_recording_samples
 from flexsync.skeleton import JOINT_NAMES
-from flexsync.storage import read_recording, recording_path
+from flexsync.storage import SAMPLES_TABLE, Store, set_attrs
 from flexsync.timing.resample import interpolate_pose
 
 T = 103
@@ -25,9 +26,9 @@ def _annotations(sample_store, key):
 
 def _open(sample_store, key):
     return (
-        zarr.open_group(samples_path(sample_store.store, key), mode="r"),
-        read_recording(recording_path(sample_store.store, key)),
-        pl.read_parquet(samples_table_path(sample_store.store, key)),
+        sample_store.store.open_samples(key),
+        sample_store.store.open_recording(key),
+        pl.read_parquet(sample_store.store.table_partition(SAMPLES_TABLE, key)),
     )
 
 
@@ -132,15 +133,66 @@ def test_fkg_score_equals_expert_score(sample_store):
 
 def test_rebuild_gives_identical_bytes_and_leaves_no_temporaries(sample_store, tree_digest):
     key = sample_store.keys[0]
-    group_path, table_path = samples_path(sample_store.store, key), samples_table_path(sample_store.store, key)
+    store = sample_store.store
+    group_path, table_path = store.samples_path(key), store.table_partition(SAMPLES_TABLE, key)
     before = {**tree_digest(group_path), **tree_digest(table_path)}
     build_recording_samples(sample_store.raw, sample_store.store, key)
     assert {**tree_digest(group_path), **tree_digest(table_path)} == before
     assert len([f for f in before if "/video/cam1/c." in f]) == 2  # one chunk file per sample-view
-    for folder in (group_path.parent, table_path.parent):
+    for folder in (group_path.parent, table_path.parent, group_path.parent.parent):
         assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
 
 def test_frame_length_is_a_parameter(sample_store, tmp_path):
     with pytest.raises(ValueError, match="frame_length must be >= 2"):
-        build_recording_samples(sample_store.raw, tmp_path, sample_store.keys[0], frame_length=1)
+        build_recording_samples(sample_store.raw, Store(tmp_path), sample_store.keys[0], frame_length=1)
+
+
+def _sixth_camera_copy(sample_store, tmp_path, key):
+    """A raw root and a store where recording ``key`` has a sixth camera and a second EMG device.
+
+    ``cam5`` is a copy of cam1 appended to the grid's views. ``aemg`` is a copy of the EMG stream
+    with other channel names, listed after ``emg`` in the manifest but sorted before it by name.
+    """
+    raw = tmp_path / "raw"
+    (raw / "recordings").mkdir(parents=True)
+    for name in ("fkg.json", "subjects.csv"):
+        shutil.copyfile(sample_store.raw / name, raw / name)
+    shutil.copytree(sample_store.raw / "recordings" / key, raw / "recordings" / key)
+    manifest_path = raw / "recordings" / key / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["streams"]["aemg"] = dict(manifest["streams"]["emg"])
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+    store = Store(tmp_path / "store")
+    with store.publish_recording(key) as unit:
+        shutil.copytree(sample_store.store.recording_path(key), unit.zarr_path)
+        shutil.copytree(unit.zarr_path / "streams" / "cam1", unit.zarr_path / "streams" / "cam5")
+        shutil.copytree(unit.zarr_path / "streams" / "emg", unit.zarr_path / "streams" / "aemg")
+        group = zarr.open_group(unit.zarr_path, mode="r+")
+        set_attrs(group["grid"], {"views": [*group["grid"].attrs["views"], "cam5"]})
+        aemg = group["streams/aemg"]
+        set_attrs(aemg, {"channel_names": [f"other_{c}" for c in aemg.attrs["channel_names"]]})
+    return raw, store
+
+
+def test_views_follow_the_grid_and_emg_the_manifest(sample_store, tmp_path, tree_digest):
+    key = sample_store.keys[0]
+    raw, store = _sixth_camera_copy(sample_store, tmp_path, key)
+    result = build_recording_samples(raw, store, key)
+    group, table = store.open_samples(key), pl.read_parquet(store.table_partition(SAMPLES_TABLE, key))
+    standard = list(sample_store.store.open_samples(key).attrs["views"])
+    assert list(result.views) == list(group.attrs["views"]) == [*standard, "cam5"]
+    np.testing.assert_array_equal(group["video/cam5"][:], group["video/cam1"][:])
+    assert group["video_index"].shape[1] == len(standard) + 1
+    np.testing.assert_array_equal(group["video_index"][:, -1], group["video_index"][:, 0])
+    # EMG: the first EMG stream in manifest order (emg), not the first by name (aemg)
+    recording = store.open_recording(key)
+    assert group["emg"].attrs["source"] == "streams/emg/clean"
+    channels = list(recording["streams/emg"].attrs["channel_names"])
+    assert group.attrs["emg_channel_names"] == channels
+    assert all(row == channels for row in table["emg_channels"].to_list())
+    # the standard views' clips and every other array keep their bytes
+    before, after = sample_store.store.samples_path(key), store.samples_path(key)
+    for member in [f"video/{v}" for v in standard] + ["t", "pose", "emg", "emg_offsets", "emg_envelope", "physio"]:
+        assert tree_digest(after / member) == tree_digest(before / member), member

@@ -8,6 +8,7 @@ import pytest
 from flexsync.errors import FlexsyncError
 from flexsync.fkg import default_fkg, fkg_score
 from flexsync.samples import fkg_tables, read_samples, validate_sample_table, write_fkg_tables
+from flexsync.storage import Store
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,11 @@ def test_feedback_links_resolve(tables):
 
 
 def test_written_tables_and_validation(tmp_path, tables):
-    paths = write_fkg_tables(tmp_path, default_fkg())
+    store = Store(tmp_path)
+    paths = write_fkg_tables(store, default_fkg())
     assert sorted(paths) == sorted(tables)
     for name, path in paths.items():
+        assert path == store.fkg_table_path(name)
         assert pl.read_parquet(path).equals(tables[name])
     broken = tables["error_types"].with_columns(pl.lit(-1.0).alias("weight"))
     with pytest.raises(FlexsyncError, match=r"table 'fkg_error_types'.*weight"):

@@ -19,7 +19,6 @@ from flexsync.samples import (
     score_disagreements,
     validate_sample_table,
 )
-from flexsync.storage import read_recording, recording_path
 
 
 def _copy_raw(sample_store, tmp_path, key):
@@ -39,7 +38,7 @@ def _edit_annotations(raw, key, edit):
 
 
 def _table(sample_store, raw, key):
-    recording = read_recording(recording_path(sample_store.store, key))
+    recording = sample_store.store.open_recording(key)
     cam1_t = recording["streams/cam1/t"][:]
     rec = RawRecording.open(raw, key)
     reps = read_repetitions(rec, n_frames=cam1_t.size)

@@ -9,15 +9,16 @@ import pytest
 import zarr
 
 from flexsync.errors import MissingInputError
-from flexsync.samples import build_videoqa, training_path
+from flexsync.samples import build_videoqa
+from flexsync.storage import Store
 
 
 def _qa(sample_store):
-    return pl.read_parquet(training_path(sample_store.store, "videoqa.parquet"))
+    return pl.read_parquet(sample_store.store.training_path("videoqa.parquet"))
 
 
 def _index(sample_store):
-    return pl.read_parquet(training_path(sample_store.store, "sample_index.parquet"))
+    return pl.read_parquet(sample_store.store.training_path("sample_index.parquet"))
 
 
 def test_four_hierarchical_questions_per_sample(sample_store):
@@ -49,7 +50,9 @@ def test_answers_follow_the_labels(sample_store):
 def test_rows_point_at_the_clip_to_show(sample_store):
     qa = _qa(sample_store)
     for row in qa.unique("sample_id", maintain_order=True).iter_rows(named=True):
-        group = zarr.open_group(sample_store.store / row["clip_path"], mode="r")
+        assert row["clip_path"] == sample_store.store.samples_member(row["recording"])
+        # what a consumer does with the row: the path is relative to the store root
+        group = zarr.open_group(sample_store.store.root / row["clip_path"], mode="r")
         assert group.attrs["sample_ids"][row["clip_row"]] == row["sample_id"]
         assert row["views"] == group.attrs["views"] == ["cam1", "cam2", "cam3", "cam4", "phone"]
         assert group["t"][row["clip_row"], 0] == row["t_start_s"]
@@ -57,15 +60,15 @@ def test_rows_point_at_the_clip_to_show(sample_store):
 
 def test_jsonl_matches_parquet_and_rebuild_is_identical(sample_store, tree_digest):
     qa = _qa(sample_store)
-    path = training_path(sample_store.store, "videoqa.jsonl")
+    path = sample_store.store.training_path("videoqa.jsonl")
     lines = path.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == qa.to_dicts()
-    before = {**tree_digest(path), **tree_digest(training_path(sample_store.store, "videoqa.parquet"))}
+    before = {**tree_digest(path), **tree_digest(sample_store.store.training_path("videoqa.parquet"))}
     build_videoqa(sample_store.store, sample_store.fkg)
-    after = {**tree_digest(path), **tree_digest(training_path(sample_store.store, "videoqa.parquet"))}
+    after = {**tree_digest(path), **tree_digest(sample_store.store.training_path("videoqa.parquet"))}
     assert after == before
 
 
 def test_missing_index_is_a_clear_error(sample_store, tmp_path):
-    with pytest.raises(MissingInputError, match="call build_sample_index"):
-        build_videoqa(tmp_path, sample_store.fkg)
+    with pytest.raises(MissingInputError, match=r"sample_index\.parquet not found: materialise sample_index first"):
+        build_videoqa(Store(tmp_path), sample_store.fkg)

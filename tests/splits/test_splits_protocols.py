@@ -10,6 +10,7 @@ import pytest
 
 from flexsync.errors import MissingInputError
 from flexsync.splits import PROTOCOLS, SPLIT_SCHEMA, check_split, make_splits, write_splits
+from flexsync.storage import Store
 
 SKILLS = ("expert",) * 10 + ("amateur",) * 8 + ("novice",) * 20  # FLEX's 38 subjects
 
@@ -187,10 +188,12 @@ def test_bad_inputs_are_refused(table) -> None:
 
 def test_write_splits_stores_every_protocol_and_seed(tmp_path) -> None:
     table = _flex_table(3, n_actions=2, reps=(2, 4))
-    (tmp_path / "training").mkdir()
-    table.with_columns(pl.lit(70.0).alias("expert_score")).write_parquet(tmp_path / "training/sample_index.parquet")
-    written = write_splits(tmp_path, seeds=(0, 1))
-    path = tmp_path / "training/splits.parquet"
+    store = Store(tmp_path)
+    store.write_parquet(
+        store.training_path("sample_index.parquet"), table.with_columns(pl.lit(70.0).alias("expert_score"))
+    )
+    written = write_splits(store, seeds=(0, 1))
+    path = store.training_path("splits.parquet")
     stored = pl.read_parquet(path)
     assert stored.equals(written) and stored.schema == SPLIT_SCHEMA
     assert stored.height == 2 * table.height * 5  # 2 seeds x (3 protocols once + cross_view twice)
@@ -198,8 +201,8 @@ def test_write_splits_stores_every_protocol_and_seed(tmp_path) -> None:
         one = stored.filter((pl.col("protocol") == protocol) & (pl.col("seed") == 1))
         assert one.equals(make_splits(table, protocol=protocol, seed=1).sort("sample_id", "side"))
     first = path.read_bytes()
-    write_splits(tmp_path, seeds=(0, 1))
+    write_splits(store, seeds=(0, 1))
     assert path.read_bytes() == first
-    assert sorted(p.name for p in (tmp_path / "training").iterdir()) == ["sample_index.parquet", "splits.parquet"]
-    with pytest.raises(MissingInputError, match="sample index not found"):
-        write_splits(tmp_path / "nowhere")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["sample_index.parquet", "splits.parquet"]
+    with pytest.raises(MissingInputError, match=r"sample_index\.parquet not found: materialise sample_index first"):
+        write_splits(Store(tmp_path / "nowhere"))
