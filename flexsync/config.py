@@ -21,8 +21,8 @@ __all__ = [
     "DEFAULT_TRUTH_ROOT",
     "PipelineSettings",
     "SettingDoc",
-    "settings_table",
     "raw_root",
+    "settings_table",
     "store_root",
     "truth_root",
 ]

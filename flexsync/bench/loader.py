@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from flexsync.errors import InputFileError
-from flexsync.loaders._zarr_reader import ZarrRowReader
 from flexsync.loaders.flex_pair import read_sample_clip
+from flexsync.storage.chunk_reader import ZarrRowReader
 from flexsync.storage.store import Store
 
 __all__ = ["FLEX_VIEW_ORDER", "LoaderBenchmark", "flex_clip_dir", "run_loader_benchmark"]

@@ -79,13 +79,13 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
 
     with store.publish_recording(key) as unit:
         root = unit.open_zarr()
-        zarr.open_group(unit.zarr_path / "streams", mode="w", zarr_format=3)
+        unit.group("streams", create=True)
         for name, stage in staged.items():
-            group_path = unit.link_tree(stage.path, f"streams/{name}")
-            group = zarr.open_group(group_path, mode="r+", zarr_format=3)
+            unit.link_tree(stage.path, f"streams/{name}")
+            group = unit.group(f"streams/{name}")
             for array_name, values in times[name].items():
                 write_array(group, array_name, values, chunks=_time_chunks(values))
-        grid_metadata = _write_grid(unit.zarr_path, grid_t, staged, times, settings)
+        grid_metadata = _write_grid(unit.group("grid", create=True), grid_t, staged, times, settings)
         root.attrs.update(
             {
                 "flexsync_layout": LAYOUT_VERSION,
@@ -144,9 +144,8 @@ def _grid(times: dict[str, dict[str, np.ndarray]], settings: PipelineSettings) -
     return make_grid(start, end, settings.grid_rate_hz)
 
 
-def _write_grid(tmp, grid_t, staged, times, settings: PipelineSettings) -> dict[str, Any]:
+def _write_grid(group: zarr.Group, grid_t, staged, times, settings: PipelineSettings) -> dict[str, Any]:
     views = [name for name, s in staged.items() if s.summary.kind == "video"]
-    group = zarr.open_group(tmp / "grid", mode="w", zarr_format=3)
     sources = _grid_sources(staged)
     group.attrs.update({"rate_hz": float(settings.grid_rate_hz), "views": views, "sources": sources})
     write_array(group, "t", grid_t)

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import InputFileError, MissingInputError
-from flexsync.loaders._zarr_reader import ZarrRowReader
 from flexsync.splits.protocols import PROTOCOLS
+from flexsync.storage.chunk_reader import ZarrRowReader
 from flexsync.storage.store import Store
 
 __all__ = ["DEFAULT_VIEWS", "MODES", "FlexPairDataset", "SampleEntry", "read_sample_clip"]

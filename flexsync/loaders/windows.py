@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import InputFileError
-from flexsync.loaders._zarr_reader import ZarrRowReader
 from flexsync.loaders.flex_pair import _dataset_base
 from flexsync.skeleton import N_JOINTS
+from flexsync.storage.chunk_reader import ZarrRowReader
 from flexsync.storage.store import Store
 
 __all__ = ["SOURCES", "STREAMS", "MultimodalWindowDataset", "Window"]

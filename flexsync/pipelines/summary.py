@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 
 from flexsync.pipelines.runner import RecordingRun
@@ -82,5 +80,5 @@ def format_products(run: RecordingRun, store: Store) -> str:
 
 def _published_clock_models(store: Store, key: str) -> dict[str, ClockModel]:
     """The clock models of the published recording ``key``, from the sync report in its unit."""
-    data = json.loads(store.report_file(key, SYNC_REPORT_JSON).read_text(encoding="utf-8"))
+    data = store.read_report(key)
     return {name: ClockModel.from_dict(model) for name, model in data["models"].items()}

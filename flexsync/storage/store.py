@@ -142,6 +142,10 @@ class UnitWriter:
         """Create the unit's (empty) Zarr group and return it for writing."""
         return open_group_for_write(self.zarr_path, attrs)
 
+    def group(self, member: str, *, create: bool = False) -> zarr.Group:
+        """A subgroup of the unit's Zarr group at ``member`` (created empty with ``create``), for writing."""
+        return zarr.open_group(self.zarr_path / member, mode="w" if create else "r+", zarr_format=3)
+
     def link_tree(self, source: Path, member: str) -> Path:
         """Reproduce a staged tree inside the unit's Zarr group at ``member`` (hard links where possible)."""
         target = self.zarr_path / member
@@ -309,6 +313,10 @@ class Store:
         if name not in (SYNC_REPORT_PNG, SYNC_REPORT_JSON):
             raise ValueError(f"unknown report file {name!r}; expected {SYNC_REPORT_PNG!r} or {SYNC_REPORT_JSON!r}")
         return self._unit_dir(RECORDINGS_DIR, key) / UNIT_REPORT_DIR / name
+
+    def read_report(self, key: str) -> dict[str, Any]:
+        """The published recording's sync report (JSON)."""
+        return json.loads(self.report_file(key, SYNC_REPORT_JSON).read_text(encoding="utf-8"))
 
     def samples_keys(self) -> list[str]:
         """Sorted keys of recordings whose samples are published."""

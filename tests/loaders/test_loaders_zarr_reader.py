@@ -9,7 +9,7 @@ import pytest
 import zarr
 
 from flexsync.errors import InputFileError
-from flexsync.loaders._zarr_reader import ZarrRowReader
+from flexsync.storage.chunk_reader import ZarrRowReader
 from flexsync.storage.zarr_io import create_array, open_group_for_write
 
 
