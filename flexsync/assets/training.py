@@ -44,7 +44,9 @@ def _table_meta(df: pl.DataFrame, limit: int = 20) -> TableMeta:
     description="One sample per repetition: 103-frame clips per view, pose, EMG and physiology on the same instants.",
 )
 def repetition_samples(context: dg.AssetExecutionContext, flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    result = build_recording_samples(flexsync.raw_root, flexsync.store(), context.partition_key)
+    result = build_recording_samples(
+        flexsync.raw_root, flexsync.store(), context.partition_key, settings=flexsync.settings()
+    )
     return dg.MaterializeResult(
         metadata=to_metadata(
             {

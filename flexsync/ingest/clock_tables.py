@@ -9,12 +9,11 @@ of the same label (NaN when the reference has none).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from flexsync.ingest.clocks import ClockFit
+from flexsync.ingest.clock_fit import ClockFit
 
 __all__ = ["clock_model_rows", "sync_event_rows"]
 

@@ -17,20 +17,18 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 
 from flexsync.config import PipelineSettings
 from flexsync.ingest.checks import CLOCK_CHECKS, outcome
+from flexsync.ingest.clock_fit import ClockFit, StreamClock
 from flexsync.ingest.clock_policy import (
     DECLARED_METHOD,
     MOTION_METHOD,
     ClockChoice,
     ClockSource,
-    FallbackDecision,
-    StreamGate,
     choose_clock,
     gate_stream,
     residual_outcome,
@@ -41,7 +39,6 @@ from flexsync.ingest.recording import RawRecording
 from flexsync.ingest.staging import StreamSummary, SyncEvent, read_staged
 from flexsync.ingest.sync_report import render_sync_plot, sync_report_json
 from flexsync.ingest.tables import table_frame
-from flexsync.jsonsafe import json_safe
 from flexsync.quality import CheckOutcome, ImageMeta, TableMeta
 from flexsync.schemas.tables import TableValidationError
 from flexsync.storage.store import SYNC_REPORT_JSON, SYNC_REPORT_PNG, Store
@@ -81,68 +78,6 @@ class Staged(Protocol):
     def attrs(self) -> dict[str, Any]: ...
 
     def array(self, name: str) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class StreamClock:
-    """One stream's fitted clock: the final model (latency and declared clocks applied), where it came
-    from, the motion check's decision (videos with fewer than two events), the residual gate's verdict,
-    and what the tables need: its sync events, the latency that puts them on the model's event
-    timeline (s, added to their stamps) and its device time span (s)."""
-
-    stream: str
-    kind: str
-    model: ClockModel
-    source: ClockSource
-    fallback: FallbackDecision | None
-    gate: StreamGate
-    events: tuple[SyncEvent, ...]
-    event_latency_s: float
-    device_first_s: float
-    device_last_s: float
-
-
-@dataclass(frozen=True)
-class ClockFit:
-    """A recording's clock fit: every stream's clock, in manifest order, and what was concluded.
-
-    ``reference_times``: the reference's sync events by label, on the reference clock (its device
-    clock, or the lab clock when the manifest declares it). ``residual_check``: the blocking
-    ``clock_residuals`` check. ``warnings``: the models' notes and the policy's warnings.
-    """
-
-    recording: str
-    reference: str
-    streams: Mapping[str, StreamClock]
-    reference_times: Mapping[str, float]
-    residual_check: CheckOutcome
-    warnings: tuple[str, ...]
-
-    @property
-    def models(self) -> dict[str, ClockModel]:
-        return {name: s.model for name, s in self.streams.items()}
-
-    @property
-    def fallback(self) -> dict[str, FallbackDecision]:
-        """The motion-check decisions, for the streams that had one."""
-        return {name: s.fallback for name, s in self.streams.items() if s.fallback is not None}
-
-    @cached_property
-    def report(self) -> dict[str, Any]:
-        """The sync report (JSON-safe): models, methods, motion-check decisions and mapped events."""
-        models = self.models
-        return json_safe(
-            {
-                "recording": self.recording,
-                "reference_stream": self.reference,
-                "models": {name: model.to_dict() for name, model in models.items()},
-                "methods": {
-                    name: {"method": m.method, "confidence": float(m.confidence)} for name, m in models.items()
-                },
-                "fallback": {name: d.to_report() for name, d in self.fallback.items()},
-                "events": sync_event_rows(self),
-            }
-        )
 
 
 def fit_clocks(recording: RawRecording, staged: Mapping[str, Staged], settings: PipelineSettings) -> ClockFit:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import matplotlib
 
@@ -16,18 +16,33 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import numpy as np
 
+from flexsync.ingest.clock_fit import ClockFit
+from flexsync.ingest.clock_tables import sync_event_rows
 from flexsync.ingest.staging import SyncEvent
+from flexsync.jsonsafe import json_safe
 from flexsync.timing.clock_model import ClockModel
 
-if TYPE_CHECKING:
-    from flexsync.ingest.clocks import ClockFit
+__all__ = ["render_sync_plot", "sync_report", "sync_report_json"]
 
-__all__ = ["render_sync_plot", "sync_report_json"]
+
+def sync_report(fit: ClockFit) -> dict[str, Any]:
+    """The sync report (JSON-safe): models, methods, motion-check decisions and mapped events."""
+    models = fit.models
+    return json_safe(
+        {
+            "recording": fit.recording,
+            "reference_stream": fit.reference,
+            "models": {name: model.to_dict() for name, model in models.items()},
+            "methods": {name: {"method": m.method, "confidence": float(m.confidence)} for name, m in models.items()},
+            "fallback": {name: d.to_report() for name, d in fit.fallback.items()},
+            "events": sync_event_rows(fit),
+        }
+    )
 
 
 def sync_report_json(fit: ClockFit) -> bytes:
     """``sync_report.json``: the fit's JSON-safe report, keys sorted, indented, UTF-8, one trailing newline."""
-    return (json.dumps(fit.report, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return (json.dumps(sync_report(fit), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def render_sync_plot(

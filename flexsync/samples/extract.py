@@ -38,6 +38,7 @@ import polars as pl
 import zarr
 
 from flexsync import __version__
+from flexsync.config import PipelineSettings
 from flexsync.errors import InputFileError
 from flexsync.fkg.catalogue import FitnessKnowledgeGraph, default_fkg, read_fkg
 from flexsync.ingest.recording import RawRecording
@@ -117,7 +118,7 @@ def build_recording_samples(
     *,
     frame_length: int = DEFAULT_FRAME_LENGTH,
     fkg: FitnessKnowledgeGraph | None = None,
-    pose_max_gap_s: float = 0.1,
+    settings: PipelineSettings | None = None,
     video_max_gap_frames: float = VIDEO_MAX_GAP_FRAMES,
 ) -> SamplesResult:
     """Publish the samples unit of one published recording: its samples Zarr group and samples table.
@@ -136,9 +137,9 @@ def build_recording_samples(
         Instants per sample, T (103 as in CoRe and FLEX).
     fkg : FitnessKnowledgeGraph, optional
         Default: ``RAW_ROOT/fkg.json``, or the built-in FKG when that file is absent.
-    pose_max_gap_s : float
-        Pose is valid at an instant only if the valid mocap samples around it are at most this
-        far apart (0.1 s), as on the recording's grid.
+    settings : PipelineSettings, optional
+        The pipeline's settings (default: the defaults); pose is valid at an instant only if the
+        valid mocap samples around it are at most ``settings.pose_max_gap_s`` apart, as on the grid.
     video_max_gap_frames : float
         An instant whose nearest frame is more than this many nominal frame intervals away
         (a dropped-frame gap, or outside the view's span) gets ``video_index`` -1 and
@@ -156,6 +157,7 @@ def build_recording_samples(
     """
     if frame_length < 2:
         raise ValueError(f"frame_length must be >= 2, got {frame_length}")
+    pose_max_gap_s = (settings or PipelineSettings()).pose_max_gap_s
     raw = RawRecording.open(raw_root, key)
     fkg = fkg if fkg is not None else _load_fkg(Path(raw_root))
     recording = store.open_recording(key)
