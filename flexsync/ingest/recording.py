@@ -53,12 +53,6 @@ class RawRecording:
     def stream_path(self, name: str) -> Path:
         return self.path(self.stream(name).file)
 
-    def input_hashes(self, names: list[str] | None = None) -> dict[str, str]:
-        """SHA-256 of input files as the manifest records them (provenance)."""
-        files = self.manifest.files
-        wanted = names if names is not None else sorted(files)
-        return {name: str(files[name].get("sha256", "")) for name in wanted if name in files}
-
     @cached_property
     def annotations(self) -> dict[str, Any] | None:
         if not self.manifest.annotations:

@@ -7,13 +7,13 @@ that later steps read without touching the raw files again.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from flexsync.jsonsafe import json_safe
 from flexsync.raw.manifest import StreamEntry
 from flexsync.storage.store import Store
 from flexsync.storage.zarr_io import open_group_readonly
@@ -98,26 +98,13 @@ class StreamSummary:
         )
 
     def to_attrs(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return json_safe(asdict(self))  # JSON attributes cannot hold NaN/inf: None instead
 
     @classmethod
     def from_attrs(cls, attrs: dict[str, Any]) -> StreamSummary:
         data = dict(attrs)
         data["sync_events"] = [SyncEvent(**e) for e in data.get("sync_events", [])]
         return cls(**data)
-
-
-def _finite(value: Any) -> Any:
-    """JSON attributes cannot hold NaN/inf: store None instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,7 @@ def run_recordings(
     """
     flexsync = make_resource(raw_root, store_root, settings)
     flexsync.settings()  # an unknown name or a bad value fails here, once, not in every run
+    flexsync.store().check_writable()  # an unwritable store fails here, once, before any work
     selected = list(keys) if keys is not None else list_complete_recordings(raw_root)
     if parallel > 1 and len(selected) > 1:
         if instance is not None:
