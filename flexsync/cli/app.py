@@ -8,6 +8,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated, Any
 
 import typer
@@ -63,12 +64,16 @@ bench_app = typer.Typer(
 
 @app.callback()
 def _global_options(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress details, and stream the runs' warnings and errors.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback when a command fails.")] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if verbose or debug:
+        os.environ["FLEXSYNC_RUN_LOGS"] = "warnings"  # read by the runner, inherited by its worker processes
 
 
 def main() -> None:

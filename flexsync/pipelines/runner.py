@@ -39,9 +39,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# The terminal gets warnings and errors only (the summary says the rest); every event is still
-# stored in the instance, where the UI shows it.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Every event is stored in the instance, where the UI shows it. The terminal gets only the run
+# summary (one line per failure) unless FLEXSYNC_RUN_LOGS=warnings (`flexsync -v`), which also
+# streams Dagster's warnings and errors, stack traces included.
+RUN_LOGS_ENV = "FLEXSYNC_RUN_LOGS"
+
+
+def _console_config() -> dict:
+    level = "WARNING" if os.environ.get(RUN_LOGS_ENV, "quiet") == "warnings" else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 @dataclass
@@ -113,7 +119,7 @@ def run_recording(
         resources={"flexsync": flexsync},
         raise_on_error=False,
         tags={"flexsync/recording": key},
-        run_config=QUIET_CONSOLE,
+        run_config=_console_config(),
     )
     run = _summarise(key, result)
     if not run.success:
@@ -143,7 +149,7 @@ def build_training_products(
             resources={"flexsync": flexsync},
             raise_on_error=False,
             tags={"flexsync/products": "training"},
-            run_config=QUIET_CONSOLE,
+            run_config=_console_config(),
         )
         return _summarise("training products", result)
 
