@@ -29,6 +29,10 @@ def synth(
     width: Annotated[int, typer.Option(help="Cinema camera frame width (even)")] = 480,
     height: Annotated[int, typer.Option(help="Cinema camera frame height (even)")] = 270,
     emg_format: Annotated[str, typer.Option(help="bdf or edf")] = "bdf",
+    cinema_cameras: Annotated[int, typer.Option(help="Fixed cinema cameras cam1..camN (1-16; FLEX has 4)")] = 4,
+    emg_devices: Annotated[
+        int, typer.Option(help="sEMG devices emg, emg2, ... (1-8; extra devices have 8 channels)")
+    ] = 1,
     workers: Annotated[int, typer.Option(help="Recordings generated in parallel")] = 1,
 ) -> None:
     """Write a synthetic FLEX-style raw dataset and its ground truth.
@@ -50,6 +54,8 @@ def synth(
         phone_width=_even(height),
         phone_height=_even(width),
         emg_format=emg_format,
+        cinema_cameras=cinema_cameras,
+        emg_devices=emg_devices,
     )
     raw_root, truth_root = config.raw_root(raw), config.truth_root(truth)
     started = time.perf_counter()

@@ -511,15 +511,22 @@ def _check_grid_links(
     unknown = [v for v in views if v not in videos]
     if unknown:
         problems.append(f"{GRID_GROUP}: attribute 'views' names {unknown}, which are not video streams {videos}")
-    emg_names = [name for name, kind in kinds.items() if kind == "emg"]
+    # Every EMG device's envelope channels sit side by side on the grid, in the order of attr sources.
+    sources = grid.attrs.get("sources") or {}
+    emg_names = sources.get("emg_envelope") or [name for name, kind in kinds.items() if kind == "emg"]
+    not_emg = [name for name in emg_names if kinds.get(name) != "emg"]
+    if not_emg:
+        problems.append(f"{GRID_GROUP}: attribute 'sources' names {not_emg} as EMG streams, which they are not")
     env = grid.get("emg_envelope")
-    if emg_names and isinstance(env, zarr.Array) and env.ndim == 2:
-        source = streams[emg_names[0]].get("envelope")
-        if isinstance(source, zarr.Array) and source.ndim == 2 and source.shape[1] != env.shape[1]:
-            problems.append(
-                f"{GRID_GROUP}/emg_envelope: {env.shape[1]} channels, expected {source.shape[1]} "
-                f"(as in {STREAMS_GROUP}/{emg_names[0]}/envelope)"
-            )
+    if emg_names and not not_emg and isinstance(env, zarr.Array) and env.ndim == 2:
+        widths = [streams[name].get("envelope") for name in emg_names]
+        if all(isinstance(w, zarr.Array) and w.ndim == 2 for w in widths):
+            expected = sum(w.shape[1] for w in widths)
+            if expected != env.shape[1]:
+                problems.append(
+                    f"{GRID_GROUP}/emg_envelope: {env.shape[1]} channels, expected {expected} "
+                    f"(the envelopes of {', '.join(f'{STREAMS_GROUP}/{n}' for n in emg_names)} side by side)"
+                )
     index = grid.get("video_frame_index")
     if (
         check_values

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numbers
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["SynthOptions"]
+__all__ = ["MAX_CINEMA_CAMERAS", "MAX_EMG_DEVICES", "SynthOptions"]
 
 _ACTION_ID = re.compile(r"^A(\d{2})$")
 _EMG_BAND_TOP_HZ = 450.0  # flexsync.synth.emg_synth band edge: the EMG rate must exceed twice it
@@ -56,6 +56,16 @@ class SynthOptions:
         Dropped frames per video stream; clock resets per device (the mocap reference never resets).
     missing_flash_probability : float
         Chance that a camera misses a given flash (in [0, 1]).
+    cinema_cameras : int
+        Fixed cinema cameras ``cam1`` .. ``camN`` (1-16; default 4, FLEX's rig). Cameras past
+        ``cam4`` stand around the subject (``flexsync.synth.cameras.default_rig``), each with its own
+        clock, calibration entry and view of the sync LED. With fewer than 4, the missing views
+        are simply not written: every other file stays as with 4.
+    emg_devices : int
+        sEMG devices (1-8; default 1). The first is ``emg`` (16 channels, ``emg/emg.<fmt>``); each
+        further one, ``emg2`` .. , is an 8-channel device on the action's first four muscles (both
+        sides) with its own clock and its own trigger input wired to the same sync box, in
+        ``emg/emg<k>.<fmt>``.
     extra : dict
         Free-form notes recorded in ``dataset.json``; not used by the generator.
     """
@@ -86,6 +96,8 @@ class SynthOptions:
     missing_flash_probability: float = 0.0
     cinema_exposure_s: float = 1.0 / 60.0
     phone_exposure_s: float = 1.0 / 30.0
+    cinema_cameras: int = 4
+    emg_devices: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,10 +114,25 @@ class SynthOptions:
             raise ValueError("invalid synth options: " + "; ".join(problems))
 
     def to_dict(self) -> dict[str, Any]:
-        """Every option as plain JSON values (``actions`` as a list), for ``dataset.json``."""
+        """Every option as plain JSON values (``actions`` as a list), for ``dataset.json``.
+
+        Options added after the first release (``_LATER_OPTIONS``) are left out while they keep
+        their default, so a dataset generated with the defaults has the same ``dataset.json``
+        bytes as before they existed; ``SynthOptions(**to_dict())`` gives back equal options.
+        """
         out = asdict(self)
         out["actions"] = list(self.actions)
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in _LATER_OPTIONS:
+            if out[name] == defaults[name]:
+                del out[name]
         return out
+
+
+# Options added after the first release: recorded in dataset.json only when they differ from the default.
+_LATER_OPTIONS = ("cinema_cameras", "emg_devices")
+MAX_CINEMA_CAMERAS = 16
+MAX_EMG_DEVICES = 8
 
 
 def _is_int(value: Any) -> bool:
@@ -123,6 +150,8 @@ def _count_problems(o: SynthOptions) -> list[str]:
         "mocap_analog_factor": (1, None),
         "dropped_frames_per_camera": (0, None),
         "clock_resets": (0, None),
+        "cinema_cameras": (1, MAX_CINEMA_CAMERAS),
+        "emg_devices": (1, MAX_EMG_DEVICES),
     }
     for name, (low, high) in limits.items():
         value = getattr(o, name)

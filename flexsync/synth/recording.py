@@ -3,6 +3,10 @@
 The motion is simulated once on the generator's true time axis; each device then samples it
 through its own clock model (offset, drift, optional reset), drops frames where a camera would,
 and writes its native file format. The manifest goes last; the ground truth goes to TRUTH_ROOT.
+
+The FLEX rig (cam1..cam4, phone, mocap, one EMG, physio) draws from the recording's generator in
+a fixed order. Devices beyond it (``cinema_cameras`` > 4, ``emg_devices`` > 1) each draw from their
+own stream (``RecordingPlan.device_rng``), so adding them never changes the other files.
 """
 
 from __future__ import annotations
@@ -43,18 +47,38 @@ from flexsync.synth.subjects import Subject
 from flexsync.synth.truth import RecordingTruth, StreamTruth
 from flexsync.synth.video_writer import Mp4Writer
 
-__all__ = ["RecordingPlan", "generate_recording", "recording_key"]
+__all__ = [
+    "EXTRA_EMG_MUSCLES",
+    "RecordingPlan",
+    "cinema_views",
+    "emg_stream_names",
+    "generate_recording",
+    "recording_key",
+]
 
 logger = logging.getLogger(__name__)
 
 VIDEO_TIME_BASE = Fraction(1, 90000)
-CINEMA_VIEWS = ("cam1", "cam2", "cam3", "cam4")
+CINEMA_VIEWS = ("cam1", "cam2", "cam3", "cam4")  # the FLEX rig; more with SynthOptions.cinema_cameras
+EXTRA_EMG_MUSCLES = 4  # an extra EMG device records the action's first 4 emg_muscles, both sides (8 channels)
+# Tags of the independent random streams of devices beyond the FLEX rig (RecordingPlan.device_rng).
+_DEVICE_STREAM_TAGS = {"rig": 1, "video": 2, "emg": 3}
 LED_POSITION_LAB = np.array([0.95, -0.35, 1.25])  # on a stand beside the subject, seen by every camera
 EMG_START = "2026-01-05T10:00:00"  # fixed, so files are byte-identical across runs
 
 
 def recording_key(subject_id: str, action_id: str, take: int) -> str:
     return f"{subject_id}_{action_id}_T{take}"
+
+
+def cinema_views(n: int) -> tuple[str, ...]:
+    """Names of ``n`` cinema cameras: ``cam1`` .. ``camn``."""
+    return tuple(f"cam{i}" for i in range(1, n + 1))
+
+
+def emg_stream_names(n: int) -> tuple[str, ...]:
+    """Names of ``n`` EMG devices: ``emg``, then ``emg2`` .. ``emgn``."""
+    return ("emg", *(f"emg{i}" for i in range(2, n + 1)))
 
 
 @dataclass(frozen=True)
@@ -70,11 +94,19 @@ class RecordingPlan:
     def key(self) -> str:
         return recording_key(self.subject.id, self.action_id, self.take)
 
+    def _entropy(self) -> list[int]:
+        return [self.seed, int(self.subject.id[1:]), int(self.action_id[1:]), self.take]
+
     def rng(self) -> np.random.Generator:
         # Seeded by identity, not by position: adding recordings never changes existing ones.
-        subject_no = int(self.subject.id[1:])
-        action_no = int(self.action_id[1:])
-        return np.random.default_rng([self.seed, subject_no, action_no, self.take])
+        return np.random.default_rng(self._entropy())
+
+    def device_rng(self, what: str, index: int = 0) -> np.random.Generator:
+        """An independent stream for a device beyond the FLEX rig (``"video"`` cam5.., ``"emg"`` emg2..,
+        ``"rig"`` the extra cameras' placement): a child of the recording's seed sequence, so its draws
+        neither shift nor repeat those of ``rng()``."""
+        sequence = np.random.SeedSequence(self._entropy(), spawn_key=(_DEVICE_STREAM_TAGS[what], index))
+        return np.random.default_rng(sequence)
 
 
 def _sha256(path: Path) -> str:
@@ -153,11 +185,11 @@ def generate_recording(
     events_true = [options.max_start_spread_s + 0.4 + float(rng.uniform(0.0, 0.2)), end_true - 1.2]
     windows = _sync_windows(events_true, options.sync_pulse_s)
 
-    def clock_for(kind: str) -> DeviceClock:
+    def clock_for(kind: str, device_rng: np.random.Generator = rng) -> DeviceClock:
         # Resets are spread over this recording's own length (not a fixed 30 s), so they fall inside it.
         return random_clock(
             kind,
-            rng,
+            device_rng,
             max_offset_s=options.max_start_spread_s,
             n_resets=options.clock_resets if kind != "mocap" else 0,
             duration_s=end_true,
@@ -171,6 +203,8 @@ def generate_recording(
         phone_width=options.phone_width,
         phone_height=options.phone_height,
         rng=rng,
+        cinema_cameras=options.cinema_cameras,
+        extra_rng=plan.device_rng("rig"),
     )
     cameras = {
         name: _with_exposure(cam, options.phone_exposure_s if name == "phone" else options.cinema_exposure_s)
@@ -179,8 +213,12 @@ def generate_recording(
 
     # --- video -----------------------------------------------------------------------------
     cam1_true_times = None
-    for view in (*CINEMA_VIEWS, "phone"):
-        clock = clock_for("phone" if view == "phone" else "cinema")
+    # cam1..cam4 always draw from the recording's generator (a view left out is drawn, not written),
+    # so the other streams do not depend on cinema_cameras; cam5.. draw from their own streams.
+    for number, view in enumerate((*cinema_views(max(options.cinema_cameras, len(CINEMA_VIEWS))), "phone"), 1):
+        extra = view != "phone" and number > len(CINEMA_VIEWS)
+        view_rng = plan.device_rng("video", number) if extra else rng
+        clock = clock_for("phone" if view == "phone" else "cinema", view_rng)
         if view == "phone":
             kept, dropped = vfr_frame_times(
                 clock,
@@ -188,7 +226,7 @@ def generate_recording(
                 jitter_s=options.phone_jitter_s,
                 true_end_s=end_true,
                 n_drops=options.dropped_frames_per_camera,
-                rng=rng,
+                rng=view_rng,
             )
             rate = options.phone_rate_hz
         else:
@@ -197,14 +235,16 @@ def generate_recording(
                 rate_hz=options.cinema_rate_hz,
                 true_end_s=end_true,
                 n_drops=options.dropped_frames_per_camera,
-                rng=rng,
+                rng=view_rng,
             )
             rate = options.cinema_rate_hz
         led = windows
         missed: list[int] = []
         if options.missing_flash_probability > 0:
-            missed = [i for i in range(len(windows)) if rng.uniform() < options.missing_flash_probability]
+            missed = [i for i in range(len(windows)) if view_rng.uniform() < options.missing_flash_probability]
             led = [w for i, w in enumerate(windows) if i not in missed]
+        if view not in cameras:
+            continue  # cinema_cameras < 4: this view's draws are made, its file is not written
         relative = f"video/{view}.mp4"
         _write_video(
             work / relative,
@@ -224,7 +264,7 @@ def generate_recording(
             file=relative,
             format="mp4",
             nominal_rate_hz=rate,
-            device="smartphone (handheld, variable frame rate)" if view == "phone" else f"cinema camera {view[-1]}",
+            device="smartphone (handheld, variable frame rate)" if view == "phone" else f"cinema camera {view[3:]}",
             options={"exposure_s": cameras[view].exposure_s, "variable_frame_rate": view == "phone"},
         )
         stream_truth[view] = StreamTruth(
@@ -273,51 +313,25 @@ def generate_recording(
     )
 
     # --- sEMG --------------------------------------------------------------------------------
-    clock = clock_for("emg")
     action = fkg.action(plan.action_id)
     channel_names = [f"{m}_{side}" for m in action.emg_muscles for side in ("L", "R")]
-    emg_times = regular_device_times(
-        clock, rate_hz=options.emg_rate_hz, true_start_s=clock.to_true(np.array([0.0]))[0], true_end_s=end_true
-    )
-    synthesizer = EmgSynthesizer(
-        motion.t_s,
-        motion.activation,
-        device_times_s=emg_times,
-        clock=clock,
-        rng=rng,
-        mains_hz=options.mains_hz,
-        rate_hz=options.emg_rate_hz,
-    )
-    trigger = trigger_signal(emg_times, clock, windows, rate_hz=options.emg_rate_hz)
-    emg_relative = f"emg/emg.{options.emg_format}"
-    write_emg_file(
-        work / emg_relative,
-        channel_names=channel_names,
-        rate_hz=options.emg_rate_hz,
-        blocks=synthesizer.blocks(),
-        trigger=trigger,
-        fmt=options.emg_format,
-        start_datetime=EMG_START,
-    )
-    streams["emg"] = StreamEntry(
-        name="emg",
-        kind="emg",
-        file=emg_relative,
-        format=options.emg_format,
-        nominal_rate_hz=options.emg_rate_hz,
-        device="16-channel wireless sEMG",
-        options={"trigger_channel": "TRIG"},
-    )
-    # EDF/BDF store no timestamps (t = index / rate): after a reset the samples simply continue, so
-    # the truth must describe the clock as the file shows it, not the jumped device counter.
-    file_clock = file_time_clock(clock, emg_times, rate_hz=options.emg_rate_hz)
-    stream_truth["emg"] = StreamTruth(
-        segments=file_clock.segments,
-        dropped_frames=(),
-        event_device_times_s=_device_events(file_clock, events_true),
-        exposure_s=None,
-        extra={"channel_names": channel_names},
-    )
+    for number, name in enumerate(emg_stream_names(options.emg_devices), 1):
+        # The first device draws from the recording's generator, the others from their own streams.
+        device_rng = rng if number == 1 else plan.device_rng("emg", number)
+        names = channel_names if number == 1 else channel_names[: 2 * EXTRA_EMG_MUSCLES]
+        streams[name], stream_truth[name] = _write_emg(
+            work,
+            name,
+            f"emg/{name}.{options.emg_format}",
+            names,
+            motion.activation[:, : len(names)],  # channel order = muscle1_L, muscle1_R, ...
+            motion.t_s,
+            clock_for("emg", device_rng),
+            device_rng,
+            options,
+            windows,
+            events_true,
+        )
 
     # --- physiology --------------------------------------------------------------------------
     clock = clock_for("physio")
@@ -386,6 +400,69 @@ def generate_recording(
     write_manifest(final, manifest)  # last: marks the recording complete
     logger.info("recording %s written (%d streams)", key, len(streams))
     return final
+
+
+def _write_emg(
+    work: Path,
+    name: str,
+    relative: str,
+    channel_names: list[str],
+    activation: np.ndarray,
+    t_motion: np.ndarray,
+    clock: DeviceClock,
+    rng: np.random.Generator,
+    options: SynthOptions,
+    windows: list[tuple[float, float]],
+    events_true: list[float],
+) -> tuple[StreamEntry, StreamTruth]:
+    """Write one EMG device's file (channels + trigger ``TRIG`` from the shared sync box); its entry and truth."""
+    emg_times = regular_device_times(
+        clock,
+        rate_hz=options.emg_rate_hz,
+        true_start_s=clock.to_true(np.array([0.0]))[0],
+        true_end_s=float(t_motion[-1]),
+    )
+    synthesizer = EmgSynthesizer(
+        t_motion,
+        activation,
+        device_times_s=emg_times,
+        clock=clock,
+        rng=rng,
+        mains_hz=options.mains_hz,
+        rate_hz=options.emg_rate_hz,
+    )
+    trigger = trigger_signal(emg_times, clock, windows, rate_hz=options.emg_rate_hz)
+    write_emg_file(
+        work / relative,
+        channel_names=channel_names,
+        rate_hz=options.emg_rate_hz,
+        blocks=synthesizer.blocks(),
+        trigger=trigger,
+        fmt=options.emg_format,
+        start_datetime=EMG_START,
+    )
+    n = len(channel_names)
+    entry = StreamEntry(
+        name=name,
+        kind="emg",
+        file=relative,
+        format=options.emg_format,
+        nominal_rate_hz=options.emg_rate_hz,
+        device=f"{n}-channel wireless sEMG" + ("" if name == "emg" else f" (device {name})"),
+        # The ingester expects 16 channels unless told otherwise; the first device keeps its manifest as it was.
+        options={"trigger_channel": "TRIG"} if n == 16 else {"trigger_channel": "TRIG", "n_channels": n},
+    )
+    # EDF/BDF store no timestamps (t = index / rate): after a reset the samples simply continue, so
+    # the truth must describe the clock as the file shows it, not the jumped device counter.
+    file_clock = file_time_clock(clock, emg_times, rate_hz=options.emg_rate_hz)
+    truth = StreamTruth(
+        segments=file_clock.segments,
+        dropped_frames=(),
+        event_device_times_s=_device_events(file_clock, events_true),
+        exposure_s=None,
+        extra={"channel_names": list(channel_names)},
+    )
+    return entry, truth
 
 
 def _with_exposure(camera: CameraCalibration, exposure_s: float) -> CameraCalibration:

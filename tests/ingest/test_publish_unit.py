@@ -35,7 +35,7 @@ def published(synth_dataset, tmp_path_factory):
     store = tmp_path_factory.mktemp("publish_store")
     with dg.DagsterInstance.ephemeral() as instance:
         runs = run_recordings(raw, store, instance=instance, keys=[keys[0]])
-    assert all(run.success for run in runs), [run.error for run in runs]
+    assert all(run.success for run in runs), [run.failures for run in runs]
     return raw, store, keys[0]
 
 

@@ -10,23 +10,29 @@ import json
 import re
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
-import zarr
+
+from flexsync.storage import Store
 
 __all__ = [
     "BAD",
     "CAM2",
     "CAM2_INPUT_ERROR",
     "GOOD",
+    "REPORT_FILES",
     "REPO_ROOT",
+    "STREAM_KINDS",
     "TABLES",
     "VENV_BIN",
     "assert_failed_alone",
+    "assert_no_temporaries",
     "check_evaluations",
     "copy_published",
     "copy_raw_tree",
+    "copy_staged",
     "file_digests",
     "published_digests",
     "rehash_in_manifest",
@@ -81,6 +87,10 @@ def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.Asse
 
 
 TABLES = ("channel_quality", "clock_models", "dropped_frames", "recordings", "streams", "sync_events")
+REPORT_FILES = ("sync_report.png", "sync_report.json")
+STREAM_KINDS = ("video", "mocap", "emg", "physio")
+# The store's work folder: writes in progress and crash debris (docs/store-format.md).
+WORK_DIR = ".work"
 
 
 def assert_failed_alone(
@@ -91,13 +101,15 @@ def assert_failed_alone(
     good: str,
     step: str,
     pattern: str,
+    failed_kind: str,
     previous: dict[str, str] | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> re.Match:
     """``bad`` failed in ``step`` with a message matching ``pattern``; ``good`` succeeded and is published;
     no temporary file is left; of ``bad`` nothing is published, or (with ``previous``, the digests of
     ``published_digests`` before the run) the earlier publication is untouched; in ``instance``, the
-    clock fit and the publish of ``bad`` never materialised. Returns the match."""
+    stream asset of ``failed_kind`` (the kind of the damaged stream), the clock fit and the publish of
+    ``bad`` never materialised, while the other kinds' stream assets did. Returns the match."""
     by_key = {run.key: run for run in runs}
     assert set(by_key) == {bad, good}
     assert by_key[good].success and by_key[good].failures == [], by_key[good].failures
@@ -107,41 +119,72 @@ def assert_failed_alone(
     match = re.fullmatch(rf"{step}: {pattern}", failed.failures[0], flags=re.DOTALL)
     assert match, f"failure message {failed.failures[0]!r} does not match {pattern!r}"
 
-    published = zarr.open_group(store / "recordings" / f"{good}.zarr", mode="r")
-    assert published.attrs["status"] == "complete" and published.attrs["recording"] == good
+    published = Store(store)
+    assert published.recordings() == sorted({good, bad} if previous is not None else {good})
+    group = published.open_recording(good)
+    assert group.attrs["status"] == "complete" and group.attrs["recording"] == good
     for table in TABLES:
-        assert (store / "tables" / table / f"{good}.parquet").is_file(), table
+        assert published.table_partition(table, good).is_file(), table
     if previous is None:
         assert published_digests(store, bad) == {}, "a failed recording must not be published"
     else:
         assert published_digests(store, bad) == previous, "the earlier publication of the recording changed"
     if instance is not None:
-        for asset in ("clock_models", "aligned_recording"):
+        assert failed_kind in STREAM_KINDS, failed_kind
+        for asset in (f"{failed_kind}_streams", "clock_models", "aligned_recording"):
             assert instance.get_materialized_partitions(dg.AssetKey(asset)) == {good}, asset
-        # the streams share one step: the sound ones of the bad recording are still staged
-        assert instance.get_materialized_partitions(dg.AssetKey("mocap_mocap")) == {good, bad}
-    hidden = list(store.rglob(".*"))
-    assert hidden == [], f"temporary files left in the store: {hidden[:5]}"
+        # the streams share one step: the sound kinds of the bad recording are still staged
+        for kind in STREAM_KINDS:
+            if kind != failed_kind:
+                assert instance.get_materialized_partitions(dg.AssetKey(f"{kind}_streams")) == {good, bad}, kind
+    assert_no_temporaries(store)
     return match
 
 
+def assert_no_temporaries(store: Path) -> None:
+    """Nothing hidden in the store but its (empty) work folder ``.work``, where writers build."""
+    work = store / WORK_DIR
+    hidden = [path for path in store.rglob(".*") if path != work]
+    assert hidden == [], f"temporary files left in the store: {hidden[:5]}"
+    debris = sorted(work.iterdir()) if work.is_dir() else []
+    assert debris == [], f"temporary files left in {work}: {debris[:5]}"
+
+
 def published_digests(store: Path, key: str) -> dict[str, str]:
-    """Digests of what readers see of a recording: its Zarr tree and its partition of every table."""
+    """Digests of what readers see of a recording: its Zarr tree, its partition of every table and its
+    sync report, keyed by their paths relative to the store root."""
+    published = Store(store)
     digests = {}
-    zarr_root = store / "recordings" / f"{key}.zarr"
+    zarr_root = published.recording_path(key)
     if zarr_root.exists():
-        digests.update({f"recordings/{key}.zarr/{rel}": d for rel, d in file_digests(zarr_root).items()})
-    for table in TABLES:
-        path = store / "tables" / table / f"{key}.parquet"
+        digests.update({f"{_relative(store, zarr_root)}/{rel}": d for rel, d in file_digests(zarr_root).items()})
+    members = [published.table_partition(table, key) for table in TABLES]
+    members += [published.report_file(key, name) for name in REPORT_FILES]
+    for path in members:
         if path.exists():
-            digests[f"tables/{table}/{key}.parquet"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests[_relative(store, path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 
 
 def copy_published(source_store: Path, store: Path, key: str) -> dict[str, str]:
-    """Copy a recording's published Zarr and table partitions to another store; return their digests."""
-    shutil.copytree(source_store / "recordings" / f"{key}.zarr", store / "recordings" / f"{key}.zarr")
-    for table in TABLES:
-        (store / "tables" / table).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source_store / "tables" / table / f"{key}.parquet", store / "tables" / table / f"{key}.parquet")
+    """Copy a recording's published unit (Zarr, table partitions, report) to another store; return its digests."""
+    source, target = Store(source_store), Store(store)
+    shutil.copytree(source.recording_path(key), target.recording_path(key))
+    members = [(source.table_partition(t, key), target.table_partition(t, key)) for t in TABLES]
+    members += [(source.report_file(key, n), target.report_file(key, n)) for n in REPORT_FILES]
+    for origin, destination in members:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(origin, destination)
     return published_digests(store, key)
+
+
+def copy_staged(source_store: Path, store: Path, key: str, streams: Iterable[str]) -> None:
+    """Stage ``streams`` of recording ``key`` in ``store`` as they are staged in ``source_store``."""
+    source, target = Store(source_store), Store(store)
+    for stream in streams:
+        with target.write_staged_stream(key, stream) as folder:
+            shutil.copytree(source.staged_stream_path(key, stream), folder, dirs_exist_ok=True)
+
+
+def _relative(store: Path, path: Path) -> str:
+    return path.relative_to(store).as_posix()

@@ -24,7 +24,7 @@ def test_backfill_targets_every_asset_of_the_chosen_recordings(tmp_path):
         assert sorted(k.to_user_string() for k in backfill.asset_selection) == sorted(
             key.to_user_string() for asset in ALL_ASSETS for key in asset.keys
         )
-        partitions = backfill.asset_backfill_data.target_subset.get_partitions_subset(dg.AssetKey("video_cam1"))
+        partitions = backfill.asset_backfill_data.target_subset.get_partitions_subset(dg.AssetKey("video_streams"))
         assert sorted(partitions.get_partition_keys()) == keys
         progress = read_progress(instance, backfill_id, len(keys))
         assert (progress.status, progress.runs_succeeded, progress.runs_failed, progress.done) == (

@@ -22,6 +22,7 @@ import pytest
 import zarr
 
 from flexsync.pipelines.runner import register_recordings
+from flexsync.storage import Store
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -73,7 +74,7 @@ def daemon(synth_dataset, tmp_path_factory):
 
 
 def _published(store: Path, key: str) -> bool:
-    path = store / "recordings" / f"{key}.zarr"
+    path = Store(store).recording_path(key)
     return path.is_dir() and zarr.open_group(path, mode="r").attrs.get("status") == "complete"
 
 

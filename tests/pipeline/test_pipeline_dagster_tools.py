@@ -23,6 +23,7 @@ import zarr
 from pipeline_helpers import REPO_ROOT, VENV_BIN, published_digests
 
 from flexsync.assets import ALL_ASSETS, RECORDING_ASSETS
+from flexsync.storage import Store
 
 KEY = "S01_A01_T1"
 STARTUP_TIMEOUT_S = 90.0
@@ -140,7 +141,7 @@ def test_dagster_asset_materialize_one_partition(materialised, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    published = zarr.open_group(store / "recordings" / f"{KEY}.zarr", mode="r")
+    published = zarr.open_group(Store(store).recording_path(KEY), mode="r")
     assert published.attrs["status"] == "complete"
     assert published_digests(store, KEY) == published_digests(materialised.store, KEY)
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -41,6 +41,7 @@ def test_truncated_faststart_video_is_rejected_not_published_short(raw_copy, ins
         good=GOOD,
         instance=instance,
         step="recording_streams",
+        failed_kind="video",
         pattern=CAM2_INPUT_ERROR
         + rf"truncated video: the container header promises {n_frames} frames but the file holds "
         rf"{keep} \(last PTS [\d.]+ s\); copy the file again from the recorder",

@@ -16,7 +16,7 @@ from pipeline_helpers import (
     assert_failed_alone,
     check_evaluations,
     copy_published,
-    copy_raw_tree,
+    copy_staged,
     published_digests,
     rehash_in_manifest,
 )
@@ -55,6 +55,7 @@ def test_emg_file_missing_a_channel(raw_copy, instance, tmp_path):
         good=GOOD,
         instance=instance,
         step="recording_streams",
+        failed_kind="emg",
         pattern=INPUT_ERROR + rf"stream emg, file \S+/recordings/{BAD}/emg/emg\.bdf: "
         r"expected 16 EMG channels besides 'TRIG', found 15: (.*)",
     )
@@ -80,6 +81,7 @@ def test_physio_timestamps_out_of_order_keep_the_earlier_publication(raw_copy, i
         good=GOOD,
         instance=instance,
         step="recording_streams",
+        failed_kind="physio",
         pattern=INPUT_ERROR + rf"stream physio, file \S+/recordings/{BAD}/physio/physio\.csv: "
         r"time column 'time_s' is not strictly increasing: line (\d+) has ([\d.]+) after ([\d.]+) \(1 such steps\)",
         previous=previous,
@@ -92,9 +94,7 @@ def test_failed_blocking_clock_check_stops_the_publish(materialised, instance, t
     """A residual limit no video stream can meet: clock_residuals fails (ERROR, blocking), naming the
     recording and the worst stream, and the aligned recording is not re-published."""
     store = tmp_path / "store"
-    for stream in ("cam1", "cam2", "cam3", "cam4", "phone", "mocap", "emg", "physio"):
-        source = materialised.store / "staging" / BAD / f"{stream}.zarr"
-        copy_raw_tree(source, store / "staging" / BAD / f"{stream}.zarr")
+    copy_staged(materialised.store, store, BAD, ("cam1", "cam2", "cam3", "cam4", "phone", "mocap", "emg", "physio"))
     previous = copy_published(materialised.store, store, BAD)
     register_recordings(instance, [BAD])
     strict = FlexsyncResource(raw_root=str(materialised.raw), store_root=str(store), max_residual_s={"video": 1e-4})

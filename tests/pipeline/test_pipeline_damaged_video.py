@@ -31,6 +31,7 @@ def test_truncated_video_fails_the_manifest_hash(raw_copy, instance, tmp_path):
         good=GOOD,
         instance=instance,
         step="recording_streams",
+        failed_kind="video",
         pattern=CAM2_INPUT_ERROR + r"content does not match the manifest \(sha256 [0-9a-f]{12}… vs [0-9a-f]{12}…, "
         r"(\d+) vs (\d+) bytes\): the file changed or was damaged after recording",
     )
@@ -52,5 +53,6 @@ def test_truncated_video_with_matching_manifest_is_rejected_by_the_reader(raw_co
         good=GOOD,
         instance=instance,
         step="recording_streams",
+        failed_kind="video",
         pattern=CAM2_INPUT_ERROR + r"cannot open as a video container \(truncated, wrong header or not a video\?\): .*",
     )

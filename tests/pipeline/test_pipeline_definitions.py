@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from flexsync.assets import ALL_ASSETS, recordings_partitions
+from flexsync.assets import ALL_ASSETS, recording_streams, recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.definitions import defs
 
+# One asset per stream kind (the ingester registry), each holding every stream of that kind.
 STREAM_ASSETS = [
-    "emg_emg",
-    "mocap_mocap",
-    "physio_physio",
-    "video_cam1",
-    "video_cam2",
-    "video_cam3",
-    "video_cam4",
-    "video_phone",
+    "emg_streams",
+    "mocap_streams",
+    "physio_streams",
+    "video_streams",
 ]
 RECORDING_UPSTREAM = {
     "aligned_recording": ["clock_models"],
@@ -48,11 +45,11 @@ CHECKS = {
     ("aligned_recording", "zarr_layout"): True,
     ("clock_models", "clock_models_table"): True,
     ("clock_models", "clock_residuals"): True,
-    ("emg_emg", "channel_quality"): False,
-    ("mocap_mocap", "occlusion_gaps"): False,
+    ("emg_streams", "channel_quality"): False,
+    ("mocap_streams", "occlusion_gaps"): False,
     **{(key, "sync_events_found"): False for key in STREAM_ASSETS},
     **{(key, "timestamps_increasing"): True for key in STREAM_ASSETS},
-    **{(f"video_{view}", "dropped_frames"): False for view in ("cam1", "cam2", "cam3", "cam4", "phone")},
+    ("video_streams", "dropped_frames"): False,
     ("sample_index", "annotations_in_fkg"): True,
     ("sample_index", "scores_match_fkg"): False,
     ("splits", "split_promises"): True,
@@ -74,6 +71,9 @@ def test_asset_graph_snapshot():
             assert node.partitions_def is None, key
     for asset in ALL_ASSETS:
         assert asset.group_names_by_key == {key: GROUPS[key.to_user_string()] for key in asset.keys}
+    # every kind's streams are ingested in one step per recording, which may run any subset of kinds
+    assert sorted(key.to_user_string() for key in recording_streams.keys) == STREAM_ASSETS
+    assert recording_streams.op.name == "recording_streams" and recording_streams.can_subset
     specs = {
         (spec.asset_key.to_user_string(), spec.name): spec.blocking
         for asset in ALL_ASSETS

@@ -1,36 +1,50 @@
 """Same raw inputs, same bytes: a recording materialised twice gives identical files.
 
 Compared file by file (sha256) over everything the recording owns in the store: the published
-Zarr tree, the staged streams, its repetition samples, its Parquet partition of every table and
-its sync report (PNG and JSON). Run ids, wall-clock times and temporary names must not leak into any of them.
+unit (Zarr tree, its Parquet partition of every table, its sync report PNG and JSON), the staged
+streams and clock fit, and its repetition samples (Zarr and table). Run ids, wall-clock times
+and temporary names must not leak into any of them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline_helpers import file_digests
 
 from flexsync.pipelines.runner import run_recordings
+from flexsync.storage import Store
 
 KEY = "S01_A01_T1"
 TABLES = ("channel_quality", "clock_models", "dropped_frames", "recordings", "streams", "sync_events")
 
 
 def _owned_by(key: str, relative: str) -> bool:
-    owned = (f"recordings/{key}.zarr/", f"staging/{key}/", f"reports/{key}/", f"samples/{key}.zarr/")
-    return relative.startswith(owned) or (relative.startswith("tables/") and relative.endswith(f"/{key}.parquet"))
+    # Every unit of the recording: its published recording, its staged streams and clock fit, its samples.
+    return relative.startswith((f"recordings/{key}/", f"staging/{key}/", f"samples/{key}/"))
 
 
 def _recording_digests(store, key: str) -> dict[str, str]:
     return {rel: digest for rel, digest in file_digests(store).items() if _owned_by(key, rel)}
 
 
+def _relative(store: Store, path: Path) -> str:
+    return path.relative_to(store.root).as_posix()
+
+
 def test_fresh_store_and_rematerialisation_are_byte_identical(materialised, tmp_path):
     # run_recordings opens (and disposes) a throwaway instance per call: two independent runs.
     reference = _recording_digests(materialised.store, KEY)
-    assert {f"tables/{table}/{KEY}.parquet" for table in TABLES} <= set(reference)
-    assert {f"reports/{KEY}/sync_report.png", f"reports/{KEY}/sync_report.json"} <= set(reference)
-    assert sum(rel.startswith(f"recordings/{KEY}.zarr/streams/cam1/frames/") for rel in reference) > 10
-    assert sum(rel.startswith(f"samples/{KEY}.zarr/video/cam1/") for rel in reference) >= 2
+    store = Store(materialised.store)
+    assert {_relative(store, store.table_partition(table, KEY)) for table in TABLES} <= set(reference)
+    reports = {_relative(store, store.report_file(KEY, name)) for name in ("sync_report.png", "sync_report.json")}
+    reports |= {_relative(store, store.clock_fit_file(KEY, name)) for name in ("sync_report.png", "sync_report.json")}
+    assert reports <= set(reference)
+    frames = _relative(store, store.recording_path(KEY) / "streams" / "cam1" / "frames")
+    assert sum(rel.startswith(f"{frames}/") for rel in reference) > 10
+    clips = _relative(store, store.samples_path(KEY) / "video" / "cam1")
+    assert sum(rel.startswith(f"{clips}/") for rel in reference) >= 2
+    assert _relative(store, store.table_partition("samples", KEY)) in reference
 
     fresh = tmp_path / "fresh"
     first = run_recordings(materialised.raw, fresh, keys=[KEY])

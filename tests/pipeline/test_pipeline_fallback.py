@@ -21,7 +21,7 @@ from flexsync.config import PipelineSettings
 from flexsync.ingest.clocks import optical_axis, read_clock_models
 from flexsync.ingest.recording import RawRecording
 from flexsync.pipelines.runner import run_recordings
-from flexsync.storage.layout import StoreLayout
+from flexsync.storage import Store
 from flexsync.synth.dataset import generate_dataset
 from flexsync.synth.options import SynthOptions
 from flexsync.synth.truth import RecordingTruth, expected_model
@@ -62,7 +62,7 @@ def test_views_without_flashes_use_motion_and_match_truth(fallback_run):
     store, truth, _, _ = fallback_run
     missed = _missed_both(truth)
     assert missed == list(VIEWS), "the generator should have hidden every flash from every view"
-    table = pl.read_parquet(store / "tables" / "clock_models" / f"{KEY}.parquet")
+    table = Store(store).read_table("clock_models", keys=[KEY])
     methods = dict(table.select("stream", "method").iter_rows())
     assert {v: methods[v] for v in missed} == dict.fromkeys(missed, "motion-xcorr")
     assert methods["mocap"] == "identity" and methods["emg"] == "events" and methods["physio"] == "events"
@@ -83,8 +83,8 @@ def test_views_without_flashes_use_motion_and_match_truth(fallback_run):
 
 def test_sync_report_names_the_method_and_why(fallback_run):
     store, truth, _, _ = fallback_run
-    report = json.loads(StoreLayout(store).report(KEY, "sync_report.json").read_text(encoding="utf-8"))
-    table = pl.read_parquet(store / "tables" / "clock_models" / f"{KEY}.parquet")
+    report = json.loads(Store(store).report_file(KEY, "sync_report.json").read_text(encoding="utf-8"))
+    table = Store(store).read_table("clock_models", keys=[KEY])
     confidence = dict(table.select("stream", "confidence").iter_rows())
     assert sorted(report["fallback"]) == sorted(_missed_both(truth))
     for view, info in report["fallback"].items():
@@ -109,7 +109,7 @@ def test_clock_residuals_check_gates_fallback_on_its_own_thresholds(fallback_run
     assert "motion cross-correlation fallback (missed sync flash) for cam1, cam2, cam3, cam4, phone" in (
         check.description
     )
-    models = read_clock_models(StoreLayout(store), KEY)
+    models = read_clock_models(Store(store), KEY)
     expected_ok = {
         view: math.isfinite(models[view].quality_s)
         and models[view].quality_s <= settings.max_fallback_residual_s

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
+from pipeline_helpers import copy_staged
 
 from flexsync.config import PipelineSettings
 from flexsync.ingest.clocks import fit_recording_clocks
 from flexsync.ingest.recording import RawRecording
-from flexsync.storage.layout import StoreLayout
+from flexsync.storage import Store
 
 KEY = "S01_A01_T1"
 
 
 @pytest.mark.parametrize("latency_s", [0.0125, 0.048])
 def test_emg_latency_moves_its_events_earlier_on_the_reference_clock(materialised, tmp_path, latency_s):
-    store = StoreLayout(tmp_path / "store")
-    shutil.copytree(materialised.store / "staging", store.root / "staging")  # fits write reports: work on a copy
     recording = RawRecording.open(materialised.raw, KEY)
+    store = Store(tmp_path / "store")
+    copy_staged(materialised.store, store.root, KEY, recording.manifest.streams)  # fits stage reports: work on a copy
     plain = fit_recording_clocks(recording, store, PipelineSettings()).models
     delayed = fit_recording_clocks(recording, store, PipelineSettings(device_latency_s={"emg": latency_s})).models
 

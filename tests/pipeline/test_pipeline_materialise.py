@@ -19,6 +19,7 @@ from pipeline_helpers import check_evaluations
 from flexsync.assets import RECORDING_ASSETS
 from flexsync.fkg.catalogue import read_fkg
 from flexsync.skeleton import JOINT_NAMES
+from flexsync.storage import Store
 from flexsync.synth.truth import RecordingTruth, expected_model
 from flexsync.timing.clock_model import ClockModel
 
@@ -33,6 +34,7 @@ EXACT_DRIFT_TOLERANCE_PPM = 2.0
 CINEMA_RATE_HZ = 60.0
 STREAMS_PARAMS = list(STREAMS)
 PTS_TICK_S = 1 / 90000
+DROPPED = ("video_streams", "dropped_frames")
 
 
 def _truth(materialised, key: str) -> RecordingTruth:
@@ -40,11 +42,11 @@ def _truth(materialised, key: str) -> RecordingTruth:
 
 
 def _recording(materialised, key: str) -> zarr.Group:
-    return zarr.open_group(materialised.store / "recordings" / f"{key}.zarr", mode="r")
+    return zarr.open_group(Store(materialised.store).recording_path(key), mode="r")
 
 
 def _table(materialised, name: str) -> pl.DataFrame:
-    return pl.read_parquet(materialised.store / "tables" / name / "*.parquet")
+    return pl.read_parquet(Store(materialised.store).table_glob(name))
 
 
 def _expected_map(truth: RecordingTruth, stream: str, t_device: np.ndarray) -> np.ndarray:
@@ -54,10 +56,13 @@ def _expected_map(truth: RecordingTruth, stream: str, t_device: np.ndarray) -> n
 
 def test_every_run_succeeds_with_only_expected_warn_checks_failing(materialised):
     """All runs succeed; every check of every asset ran once; the only failures are warn-level
-    dropped_frames checks, exactly where the truth's drops exceed the check's 1% (3 drops per view:
-    over 1% only for a phone video shorter than ~300 frames)."""
+    dropped_frames check of the videos, failing exactly when the truth's drops exceed the check's 1% for
+    some view (3 drops per view: over 1% only for a phone video shorter than ~300 frames), and naming
+    exactly those views."""
     specs = {(spec.asset_key.to_user_string(), spec.name) for a in RECORDING_ASSETS for spec in a.check_specs}
-    assert len(specs) == 27
+    # per kind: timestamps_increasing and sync_events_found, plus dropped_frames, occlusion_gaps,
+    # channel_quality; clock_models and aligned_recording: two each
+    assert len(specs) == 15
     assert [r.key for r in materialised.runs] == materialised.keys == ["S01_A01_T1", "S01_A13_T1"]
     for run in materialised.runs:
         assert run.success, run.failures
@@ -70,14 +75,22 @@ def test_every_run_succeeds_with_only_expected_warn_checks_failing(materialised)
 
         truth = _truth(materialised, run.key)
         rec = _recording(materialised, run.key)
-        expected_failed = set()
+        over = []
         for view in VIEWS:
             n_dropped = len(truth.stream(view).dropped_frames)
             n_stored = rec["streams"][view]["t"].shape[0]
             if n_dropped / (n_stored + n_dropped) > 0.01:
-                expected_failed.add((f"video_{view}", "dropped_frames"))
+                over.append(view)
+        expected_failed = {DROPPED} if over else set()
         assert failed == expected_failed
         assert len(run.failed_checks) == len(expected_failed)
+        (dropped,) = [e for e in evaluations if (e.asset_key.to_user_string(), e.check_name) == DROPPED]
+        if over:
+            assert dropped.metadata["failing_streams"].value == over
+            for view in over:
+                assert f"stream {view}" in dropped.description
+        else:
+            assert "failing_streams" not in dropped.metadata
     for asset in RECORDING_ASSETS:
         for key in asset.keys:
             assert materialised.instance.get_materialized_partitions(key) == set(materialised.keys)

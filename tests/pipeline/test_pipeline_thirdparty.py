@@ -1,4 +1,4 @@
-"""A recording assembled from third-party files goes through the whole pipeline (issue 6, "Proof").
+"""A recording assembled from third-party files (real BDF and Vicon C3D) goes through the whole pipeline.
 
 Video and physiology come from a generated recording (their sync flashes and logged inputs are
 kept); the EMG is EDFbrowser's BDF and the mocap Vicon's C3D, neither of which saw a sync pulse.
@@ -30,7 +30,7 @@ from flexsync.ingest.streams import ingest_stream
 from flexsync.pipelines.runner import run_recording
 from flexsync.readers.registry import read_file
 from flexsync.skeleton import JOINT_NAMES
-from flexsync.storage.layout import StoreLayout
+from flexsync.storage import Store
 from flexsync.synth.truth import RecordingTruth, expected_model
 
 KEY = "S01_A01_T1"
@@ -140,7 +140,7 @@ def thirdparty_run(synth_dataset, real_data, tmp_path_factory):
 def test_thirdparty_recording_is_published(thirdparty_run, real_data):
     _, store, run = thirdparty_run
     assert run.success and run.failures == [], run.failures
-    group = zarr.open_group(store / "recordings" / f"{KEY}.zarr", mode="r")
+    group = Store(store).open_recording(KEY)
     assert group.attrs["status"] == "complete" and group.attrs["reference_stream"] == "cam1"
 
     # EMG: the mapped channel, the BDF's rate and sample count, the values mne reads (volts -> uV).
@@ -189,7 +189,7 @@ def test_thirdparty_recording_is_published(thirdparty_run, real_data):
 
 def test_declared_clocks_in_the_table_and_views_on_the_declared_reference(thirdparty_run, synth_dataset):
     _, store, _ = thirdparty_run
-    table = pl.read_parquet(store / "tables" / "clock_models" / f"{KEY}.parquet")
+    table = Store(store).read_table("clock_models", keys=[KEY])
     rows = {row["stream"]: row for row in table.iter_rows(named=True)}
     assert set(rows) == {"cam1", "cam2", "cam3", "cam4", "phone", "emg", "mocap", "physio"}
     for name, clock in (("cam1", CAM1_CLOCK), ("emg", EMG_CLOCK), ("mocap", MOCAP_CLOCK)):
@@ -209,7 +209,7 @@ def test_declared_clocks_in_the_table_and_views_on_the_declared_reference(thirdp
         want = CAM1_CLOCK["offset_s"] + offset + (1.0 + drift) * t_dev
         # Measured 0.19-0.24 ms for the views, 0.68 ms for physio (1 ms log resolution).
         assert np.abs(got - want).max() < 1e-3, f"{name}: {np.abs(got - want).max() * 1e3:.3f} ms"
-    events = pl.read_parquet(store / "tables" / "sync_events" / f"{KEY}.parquet")
+    events = Store(store).read_table("sync_events", keys=[KEY])
     assert events.filter(pl.col("stream").is_in(["emg", "mocap"])).height == 0
     # cam1's own events sit exactly on its declared clock (residual 0 against themselves).
     cam1_events = events.filter(pl.col("stream") == "cam1")
@@ -226,10 +226,10 @@ def test_inline_marker_set_and_unknown_emg_label(synth_dataset, real_data, tmp_p
         emg_options={"channels": ["sine 2.5Hz", "squarewave"], "trigger_channel": None, "clock": EMG_CLOCK},
     )
     recording = RawRecording.open(raw, KEY)
-    store = StoreLayout(tmp_path / "store")
+    store = Store(tmp_path / "store")
     result = ingest_stream(recording, "mocap", store, PipelineSettings())
     assert result.metadata["joints"] == 21 and result.metadata["frames"] == 580
-    staged = zarr.open_group(result.staging_path, mode="r")
+    staged = zarr.open_group(store.staged_stream_path(KEY, "mocap"), mode="r")
     chest = np.asarray(staged["joints"])[:, JOINT_NAMES.index("chest")]
     c3d = read_file(real_data / C3D)
     markers = next(s for s in c3d.signals.values() if s.kind == "mocap")

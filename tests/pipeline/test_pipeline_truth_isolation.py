@@ -12,10 +12,10 @@ import ast
 import json
 from pathlib import Path
 
-import polars as pl
 from pipeline_helpers import REPO_ROOT, file_digests
 
 from flexsync.pipelines.runner import run_recordings
+from flexsync.storage import Store
 from flexsync.synth.dataset import generate_dataset
 from flexsync.synth.options import SynthOptions
 from flexsync.synth.truth import RecordingTruth
@@ -51,7 +51,8 @@ def test_outputs_are_identical_with_and_without_the_truth_folder(tmp_path, monke
     ]
     first = file_digests(tmp_path / "store_with_truth")
     second = file_digests(tmp_path / "store_without_truth")
-    assert any(rel.startswith("tables/clock_models/") for rel in first), sorted(first)[:10]
+    clock_models = Store(tmp_path / "store_with_truth").table_partition("clock_models", KEY)
+    assert clock_models.relative_to(tmp_path / "store_with_truth").as_posix() in first, sorted(first)[:10]
     assert len(first) > 20
     changed = sorted(rel for rel in first.keys() & second.keys() if first[rel] != second[rel])
     assert (changed, sorted(first.keys() ^ second.keys())) == ([], [])
@@ -61,19 +62,17 @@ def test_outputs_are_identical_with_and_without_the_truth_folder(tmp_path, monke
     truth_data = RecordingTruth.read(next((tmp_path / "hidden").rglob("truth.json")))
     one_missed = sorted(v for v, s in truth_data.streams.items() if len(s.extra.get("missed_flashes", [])) == 1)
     assert one_missed == ["cam1", "cam2", "phone"]
-    store = tmp_path / "store_with_truth"
-    report = json.loads((store / "reports" / KEY / "sync_report.json").read_text(encoding="utf-8"))
+    store = Store(tmp_path / "store_with_truth")
+    report = json.loads(store.report_file(KEY, "sync_report.json").read_text(encoding="utf-8"))
     assert sorted(report["fallback"]) == one_missed
     for view in one_missed:
         info = report["fallback"][view]
         assert (info["n_events"], info["used"], info["method"]) == (1, False, "events+offset-only")
         assert abs(info["event_minus_motion_s"]) <= 0.05
-    methods = dict(
-        pl.read_parquet(store / "tables" / "clock_models" / f"{KEY}.parquet").select("stream", "method").iter_rows()
-    )
+    methods = dict(store.read_table("clock_models", keys=[KEY]).select("stream", "method").iter_rows())
     assert {v: methods[v] for v in one_missed} == dict.fromkeys(one_missed, "events+offset-only")
     assert [r.success for r in with_truth] == [True]
-    assert (store / "recordings" / f"{KEY}.zarr" / "zarr.json").is_file()
+    assert store.recordings() == [KEY] and (store.recording_path(KEY) / "zarr.json").is_file()
 
 
 def _imported_modules(path: Path) -> set[str]:

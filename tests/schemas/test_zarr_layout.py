@@ -152,7 +152,7 @@ BREAKAGES = [
     ),
     pytest.param(
         lambda s: s.arrays.__setitem__("grid/emg_envelope", np.zeros((12, 3), dtype=np.float32)),
-        "grid/emg_envelope: 3 channels, expected 4 (as in streams/emg/envelope)",
+        "grid/emg_envelope: 3 channels, expected 4 (the envelopes of streams/emg side by side)",
         id="grid-emg-width",
     ),
     pytest.param(
