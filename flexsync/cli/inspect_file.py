@@ -27,8 +27,17 @@ def inspect(
     Per stream: kind, channel or marker names, units, nominal rate, sample count, first and
     last device timestamp, and warnings.
     """
+    from flexsync.errors import FlexsyncError
     from flexsync.readers.inspect import format_inspection, inspect_file
 
-    summary = inspect_file(file, format=format)
+    try:
+        summary = inspect_file(file, format=format)
+    except (FlexsyncError, OSError) as error:
+        if json_out is None:
+            raise  # the two-line error of every command
+        # With --json the caller parses the output: the error is a JSON object too.
+        failure = {"file": str(file), "error": {"type": type(error).__name__, "message": str(error)}}
+        report(f"error: {error}", failure, json_out, label="error")
+        raise typer.Exit(code=1) from None
     text = "" if json_to_stdout(json_out) else format_inspection(summary)
     report(text, summary, json_out, label="summary")
