@@ -18,7 +18,7 @@ from flexsync.ingest.recording import RawRecording
 from flexsync.ingest.staging import StreamSummary, SyncEvent
 from flexsync.quality import TableMeta
 from flexsync.readers.stream import VideoStream
-from flexsync.readers.video import GAP_FACTOR, decoding_work, iter_frames, probe_video
+from flexsync.readers.video import decoding_work, frame_gaps, iter_frames, probe_video
 from flexsync.storage.background import BackgroundAppender
 from flexsync.storage.zarr_io import ChunkedAppender, create_array, open_group_for_write, write_array
 from flexsync.timing.flash import detect_flashes
@@ -31,26 +31,8 @@ MAX_DROPPED_FRACTION = 0.01
 
 
 def dropped_frame_gaps(timestamps_s: np.ndarray) -> list[dict[str, float | int]]:
-    """Gaps in PTS longer than GAP_FACTOR x the median interval: where frames are missing.
-
-    The count of missing frames is the gap divided by the median interval, minus one.
-    """
-    if timestamps_s.size < 3:
-        return []
-    steps = np.diff(timestamps_s)
-    median = float(np.median(steps))
-    gaps = []
-    for i in np.flatnonzero(steps > GAP_FACTOR * median):
-        gap = float(steps[i])
-        gaps.append(
-            {
-                "after_frame": int(i),
-                "t_device_s": float(timestamps_s[i]),
-                "gap_s": gap,
-                "n_missing": max(1, round(gap / median) - 1),
-            }
-        )
-    return gaps
+    """Where frames are missing: intervals much longer than the local frame interval (a VFR stretch is no gap)."""
+    return frame_gaps(timestamps_s)
 
 
 class VideoIngester:
@@ -167,22 +149,22 @@ class VideoIngester:
 
 
 def _reject_truncated(video: VideoStream, path: Path, key: str, stream: str) -> None:
-    """Refuse a container whose index promises more frames than its packets hold.
+    """Refuse a stream whose frames fall short of what its container declares (ingest: always "raise").
 
-    A file cut short after its index (an MP4 with the ``moov`` box first) still opens and
-    decodes up to the cut; the reader only warns. Publishing it would silently lose the end
-    of the recording, including the end sync flash, so ingest stops here.
+    A file cut short still opens and decodes up to the cut when its index comes first (an MP4
+    with the ``moov`` box first) or when the container needs no index (Matroska/WebM); the probe
+    only warns. Publishing it would silently lose the end of the recording, including the end
+    sync flash, so ingest stops here. The numbers (declared vs held frames and durations) come
+    from the reader (``flexsync.readers.video.truncation_problem``).
     """
-    promised = int(video.metadata.get("frames_in_header") or 0)
-    if promised > video.n_frames:
-        raise InputFileError(
-            f"truncated video: the container header promises {promised} frames but the file holds "
-            f"{video.n_frames} (last PTS {float(video.timestamps_s[-1]):.3f} s); copy the file again from the "
-            "recorder",
-            path=path,
-            recording=key,
-            stream=stream,
-        )
+    from flexsync.readers.registry import TRUNCATION_FIX  # here: only this function of the module is the readers'
+    from flexsync.readers.video import truncation_problem
+
+    facts = video.metadata.get("truncation")
+    # The index-count message keeps its established wording (tests/pipeline pin it).
+    problem = truncation_problem(facts, with_durations=False) if facts else None
+    if problem:
+        raise InputFileError(f"{problem}; {TRUNCATION_FIX}", path=path, recording=key, stream=stream)
 
 
 def _calibrated_exposure(recording: RawRecording, stream: str) -> float | None:

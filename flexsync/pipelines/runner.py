@@ -23,7 +23,7 @@ import dagster as dg
 from flexsync.assets import ALL_ASSETS, DATASET_ASSETS, RECORDING_ASSETS
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
-from flexsync.raw.layout import list_complete_recordings
+from flexsync.raw.layout import scan_recordings
 
 if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo
@@ -181,7 +181,13 @@ def run_recordings(
     flexsync = make_resource(raw_root, store_root, settings)
     flexsync.settings()  # an unknown name or a bad value fails here, once, not in every run
     flexsync.store().check_writable()  # an unwritable store fails here, once, before any work
-    selected = list(keys) if keys is not None else list_complete_recordings(raw_root)
+    refused: list[RecordingRun] = []  # complete folders whose names cannot be keys: failed runs saying why
+    if keys is not None:
+        selected = list(keys)
+    else:
+        scan = scan_recordings(raw_root)
+        selected = scan.keys
+        refused = [RecordingRun(folder, False, "", failures=[f"refused: {why}"]) for folder, why in scan.refused]
     if parallel > 1 and len(selected) > 1:
         if instance is not None:
             raise ValueError("parallel runs open the instance in each worker: pass instance=None")
@@ -194,10 +200,10 @@ def run_recordings(
         # threads (zarr's event loop, Dagster's, FFmpeg's) and can hang forever before its first step.
         with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
             done = pool.map(_run_in_worker, jobs)
-            return list(progress(done, len(jobs)) if progress else done)
+            return refused + list(progress(done, len(jobs)) if progress else done)
     if instance is not None:
         done = (run_recording(key, instance, flexsync) for key in selected)
-        return list(progress(done, len(selected)) if progress else done)
+        return refused + list(progress(done, len(selected)) if progress else done)
     with open_instance() as owned:  # ours to dispose (a throwaway one leaves a temporary folder otherwise)
         done = (run_recording(key, owned, flexsync) for key in selected)
-        return list(progress(done, len(selected)) if progress else done)
+        return refused + list(progress(done, len(selected)) if progress else done)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = [
     "ANNOTATIONS_FILE",
@@ -35,9 +36,11 @@ __all__ = [
     "RECORDING_KEY_PATTERN",
     "SUBJECTS_FILE",
     "TRUTH_FILE",
+    "RecordingScan",
     "check_recording_key",
     "list_complete_recordings",
     "recording_dir",
+    "scan_recordings",
 ]
 
 DATASET_FILE = "dataset.json"
@@ -68,16 +71,40 @@ def recording_dir(raw_root: Path | str, key: str) -> Path:
     return Path(raw_root) / RECORDINGS_DIR / check_recording_key(key)
 
 
-def list_complete_recordings(raw_root: Path | str) -> list[str]:
-    """Sorted keys of recordings whose manifest is present (the manifest is written last).
+class RecordingScan(NamedTuple):
+    """Complete recording folders under a raw root: usable ``keys`` and ``refused`` (folder, why)."""
 
-    Folders with invalid names are ignored: they can never become partition keys.
+    keys: list[str]
+    refused: list[tuple[str, str]]
+
+
+def scan_recordings(raw_root: Path | str) -> RecordingScan:
+    """Every complete folder (manifest present) under ``raw_root/recordings``, as a key or refused.
+
+    A complete folder whose name is not a valid recording key cannot become a partition: it is
+    listed in ``refused`` with the reason, so callers can report it instead of skipping it silently.
+    Hidden folders (``.tmp-<key>`` while the generator builds a recording) and folders without a
+    manifest (still being copied) are not complete and are in neither list. Both lists are sorted.
     """
     base = Path(raw_root) / RECORDINGS_DIR
     if not base.is_dir():
-        return []
-    keys = []
+        return RecordingScan([], [])
+    keys: list[str] = []
+    refused: list[tuple[str, str]] = []
     for child in base.iterdir():
-        if child.is_dir() and RECORDING_KEY_PATTERN.match(child.name) and (child / MANIFEST_FILE).is_file():
-            keys.append(child.name)
-    return sorted(keys)
+        if child.name.startswith(".") or not child.is_dir() or not (child / MANIFEST_FILE).is_file():
+            continue
+        try:
+            keys.append(check_recording_key(child.name))
+        except ValueError as exc:
+            refused.append((child.name, f"{child}: {exc}; rename the folder to process it"))
+    return RecordingScan(sorted(keys), sorted(refused))
+
+
+def list_complete_recordings(raw_root: Path | str) -> list[str]:
+    """Sorted keys of recordings whose manifest is present (the manifest is written last).
+
+    Folders with invalid names are left out: they can never become partition keys. Use
+    ``scan_recordings`` to report them.
+    """
+    return scan_recordings(raw_root).keys

@@ -2,9 +2,13 @@
 
 ``inspect_file`` runs the same reader the pipeline runs and summarises every stream (kind,
 format, channel or marker names and count, units, nominal rate, sample count, first and last
-device timestamp, warnings) as a JSON-serialisable dict; ``format_inspection`` renders it as
-a text block. Nothing here interprets the data: a surprise in the summary is a surprise in
-what the pipeline will see.
+device timestamp, warnings, and the timing facts a reader found: effective rate, gaps, what a
+container declares against what it holds) as a JSON-serialisable dict; ``format_inspection``
+renders it as a text block. Nothing here interprets the data: a surprise in the summary is a
+surprise in what the pipeline will see.
+
+A truncated file is shown, not refused: inspect reads with ``on_truncated="warn"`` (the
+pipeline's readers default to ``"raise"``), and the truncation is a warning with the numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from flexsync.readers.registry import check_readable, resolve_format
+from flexsync.readers.registry import check_readable, on_truncated_option, resolve_format
 from flexsync.readers.stream import EventList, SignalStream, VideoStream
 
 __all__ = ["format_inspection", "inspect_file"]
@@ -23,14 +27,19 @@ __all__ = ["format_inspection", "inspect_file"]
 MAX_NAMES_SHOWN = 12
 
 
-def inspect_file(path: Path | str, *, format: str | None = None) -> dict[str, Any]:
+def inspect_file(path: Path | str, *, format: str | None = None, on_truncated: str = "warn") -> dict[str, Any]:
     """A JSON-serialisable summary of everything the reader gets out of ``path``.
+
+    ``on_truncated`` is passed to the reader: ``"warn"`` (default) summarises what a truncated
+    file holds, with the truncation (declared vs actual) among the warnings; ``"raise"`` refuses
+    it as the pipeline does.
 
     Raises the reader's errors (InputFileError naming the file and problem).
     """
     path = check_readable(path)
     spec = resolve_format(path, format)
-    contents = spec.load()(path, dict(spec.inspect_options))
+    options = {**spec.inspect_options, "on_truncated": on_truncated_option({"on_truncated": on_truncated}, path)}
+    contents = spec.load()(path, options)
     streams: list[dict[str, Any]] = []
     streams += [_video_summary(v) for v in contents.videos.values()]
     streams += [_signal_summary(s) for s in contents.signals.values()]
@@ -72,8 +81,39 @@ def _video_summary(video: VideoStream) -> dict[str, Any]:
         "first_timestamp_s": first,
         "last_timestamp_s": last,
         "variable_frame_rate": video.metadata.get("variable_frame_rate"),
+        "frame_interval_s": video.metadata.get("frame_interval_s"),
         "time_base": video.metadata.get("time_base"),
+        "gaps": _video_gaps(video.metadata.get("gaps")),
+        "declared": _declared(video),
         "warnings": list(video.warnings),
+    }
+
+
+def _video_gaps(gaps: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if gaps is None:
+        return None
+    largest = max(gaps, key=lambda g: g["gap_s"]) if gaps else None
+    return {
+        "count": len(gaps),
+        "missing_frames": int(sum(g["n_missing"] for g in gaps)),
+        "largest_s": float(largest["gap_s"]) if largest else 0.0,
+        "largest_after_s": float(largest["t_device_s"]) if largest else None,
+    }
+
+
+def _declared(video: VideoStream) -> dict[str, Any] | None:
+    """What the container declares for the stream against what it holds (from the reader's facts)."""
+    facts = video.metadata.get("truncation")
+    if not facts:
+        return None
+    return {
+        "frames": facts.get("expected_frames"),
+        "frames_in_header": facts.get("frames_in_header"),
+        "duration_s": facts.get("declared_duration_s"),
+        "by": facts.get("declared_by"),
+        "held_frames": facts.get("frames"),
+        "held_duration_s": facts.get("duration_s"),
+        "truncated": bool(facts.get("truncated")),
     }
 
 
@@ -96,6 +136,13 @@ def _signal_summary(signal: SignalStream) -> dict[str, Any]:
         summary["valid_fraction"] = float(signal.valid.mean())
     if signal.metadata.get("irregular_rate"):
         summary["irregular_rate"] = True
+    effective = signal.metadata.get("effective_rate_hz")
+    if effective and not signal.metadata.get("irregular_rate"):
+        summary["effective_rate_hz"] = float(effective)
+    if "gaps" in signal.metadata:
+        summary["gaps"] = dict(signal.metadata["gaps"])
+    if "rate_source" in signal.metadata:
+        summary["rate_source"] = signal.metadata["rate_source"]
     return summary
 
 
@@ -133,9 +180,33 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+_NOUNS = {"events": "labels", "mocap": "markers", "rotation": "segments"}
+
+
+def _gap_lines(stream: dict[str, Any]) -> list[str]:
+    gaps = stream.get("gaps")
+    if not gaps:
+        return []
+    if not gaps["count"]:
+        return ["    gaps: none"]
+    missing = f", about {gaps['missing_frames']} frames missing" if gaps.get("missing_frames") else ""
+    return [
+        f"    gaps: {gaps['count']}, largest {gaps['largest_s']:.3f} s after t = {gaps['largest_after_s']:.6f} s"
+        + (f", {gaps['total_s']:.3f} s in all" if "total_s" in gaps else "")
+        + missing
+    ]
+
+
 def format_inspection(summary: dict[str, Any]) -> str:
     """A readable text block of an ``inspect_file`` summary (one paragraph per stream)."""
     lines = [f"Input: {summary['file']}", f"  format: {summary['format']}, {summary['size_bytes']} bytes"]
+    metadata = summary.get("metadata") or {}
+    if metadata.get("meas_date"):
+        lines.append(f"  start: {metadata['meas_date']}")
+    if metadata.get("c3d_first_frame") is not None:
+        lines.append(
+            f"  frames {metadata['c3d_first_frame']} .. {metadata['c3d_last_frame']} (numbered as in the file)"
+        )
     for i, stream in enumerate(summary["streams"]):
         lines.append(f"  Stream #{i}: {stream['kind']} {stream['name']!r}")
         if stream["kind"] == "video":
@@ -144,8 +215,14 @@ def format_inspection(summary: dict[str, Any]) -> str:
                 f"{stream['stream_index']}, time base {stream['time_base']}, rotation {stream['rotation_deg']} deg"
                 + (", variable frame rate" if stream.get("variable_frame_rate") else "")
             )
+            intervals = stream.get("frame_interval_s")
+            if stream.get("variable_frame_rate") and intervals:
+                lines.append(
+                    f"    frame intervals {1e3 * intervals['min']:.1f} .. {1e3 * intervals['max']:.1f} ms "
+                    f"(median {1e3 * intervals['median']:.1f} ms), gaps aside"
+                )
         else:
-            noun = "labels" if stream["kind"] == "events" else "markers" if stream["kind"] == "mocap" else "channels"
+            noun = _NOUNS.get(stream["kind"], "channels")
             names = [n if len(n) <= 40 else n[:37] + "..." for n in stream["channels"]]
             shown = ", ".join(names[:MAX_NAMES_SHOWN]) + (
                 f", ... (+{len(names) - MAX_NAMES_SHOWN})" if len(names) > MAX_NAMES_SHOWN else ""
@@ -157,7 +234,10 @@ def format_inspection(summary: dict[str, Any]) -> str:
         rate_text = (
             "irregular"
             if rate is None
-            else f"{rate:g} Hz" + (" (measured, irregular)" if stream.get("irregular_rate") else "")
+            else f"{rate:g} Hz"
+            + (" (measured, irregular)" if stream.get("irregular_rate") else "")
+            + (f" (effective {stream['effective_rate_hz']:.4f} Hz)" if stream.get("effective_rate_hz") else "")
+            + (f" (from {stream['rate_source']})" if stream.get("rate_source") else "")
         )
         count = "events" if stream["kind"] == "events" else "frames" if stream["kind"] == "video" else "samples"
         span = (
@@ -168,6 +248,7 @@ def format_inspection(summary: dict[str, Any]) -> str:
         lines.append(f"    rate {rate_text}, {stream['n_samples']} {count}, {span}")
         if "valid_fraction" in stream:
             lines.append(f"    valid: {100 * stream['valid_fraction']:.2f}%")
+        lines += _gap_lines(stream)
         lines += [f"    warning: {w}" for w in stream["warnings"]]
     lines += [f"  warning: {w}" for w in summary["warnings"]]
     return "\n".join(lines)

@@ -24,15 +24,18 @@ from flexsync.errors import InputFileError, MissingInputError
 from flexsync.readers.stream import FileContents
 
 __all__ = [
+    "ON_TRUNCATED",
     "ReaderFunction",
     "ReaderSpec",
     "check_readable",
     "get_option",
+    "on_truncated_option",
     "read_file",
     "register_reader",
     "resolve_format",
     "stream_name",
     "supported_formats",
+    "truncation",
 ]
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,12 @@ ReaderFunction = Callable[[Path, Mapping[str, Any]], FileContents]
 
 # Relative difference allowed between a manifest's nominal rate and the rate the file declares.
 DEFAULT_RATE_TOLERANCE = 0.02
+
+# What a reader does with a file shorter than its header says (the reader option ``on_truncated``).
+ON_TRUNCATED = ("raise", "warn")
+# What to do about a truncated file, in every reader's message. Readers do not suggest
+# ``on_truncated='warn'``: not every command that reads a file offers it.
+TRUNCATION_FIX = "copy the file again from the recorder"
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,29 @@ def get_option(options: Mapping[str, Any], key: str, default: Any, types: type |
         expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
         raise ValueError(f"{path}: reader option {key!r} must be {expected}, got {value!r}")
     return value
+
+
+def on_truncated_option(options: Mapping[str, Any], path: Path) -> str:
+    """The reader option ``on_truncated`` (``"raise"``, the default, or ``"warn"``), checked."""
+    value = get_option(options, "on_truncated", "raise", str, path)
+    if value not in ON_TRUNCATED:
+        raise ValueError(
+            f"{path}: reader option 'on_truncated' must be one of {', '.join(map(repr, ON_TRUNCATED))}, got {value!r}"
+        )
+    return value
+
+
+def truncation(problem: str, on_truncated: str, path: Path, *, stream: str | None = None) -> list[str]:
+    """Apply the ``on_truncated`` policy to ``problem`` (which says declared vs actual).
+
+    ``"raise"``: InputFileError naming the file, the problem and what to do. ``"warn"``: the problem
+    as a one-item list of warnings for the caller's stream or file (it is not logged as a warning
+    too: the output carries it, once).
+    """
+    if on_truncated == "raise":
+        raise InputFileError(f"{problem}; {TRUNCATION_FIX}", path=path, stream=stream)
+    logger.debug("%s: kept despite: %s", path, problem)
+    return [problem]
 
 
 def stream_name(options: Mapping[str, Any], path: Path) -> str:

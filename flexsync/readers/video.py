@@ -31,15 +31,39 @@ import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from flexsync.errors import InputFileError
-from flexsync.readers.registry import check_readable, get_option, stream_name
+from flexsync.readers.registry import (
+    ON_TRUNCATED,
+    check_readable,
+    get_option,
+    on_truncated_option,
+    stream_name,
+    truncation,
+)
 from flexsync.readers.stream import FileContents, VideoStream
 
-__all__ = ["FrameChunk", "decode_and_convert", "decode_only", "iter_frames", "probe_video", "read_video"]
+__all__ = [
+    "FrameChunk",
+    "decode_and_convert",
+    "decode_only",
+    "frame_gaps",
+    "iter_frames",
+    "probe_video",
+    "read_video",
+    "truncation_problem",
+]
 
 logger = logging.getLogger(__name__)
 
 # An interval this many times the median frame interval counts as a gap (dropped frames).
 GAP_FACTOR = 1.5
+# The median is local: of the GAP_WINDOW intervals on each side (not the interval itself), so a
+# variable-frame-rate stretch (a phone slowing down in low light) is not taken for dropped frames.
+GAP_WINDOW = 5
+# A stream whose frames end more than this many frame intervals (plus 1 ms of rounding) before
+# the end its container declares is truncated; one frame's slack is for the last frame's duration.
+TRUNCATION_SLACK_FRAMES = 1.5
+# When only the container's duration (of all its streams) is known and the file has several streams.
+MULTI_STREAM_SLACK_S = 1.0
 
 
 @dataclass
@@ -63,10 +87,12 @@ def read_video(path: Path, options: Mapping[str, Any]) -> FileContents:
     """Registry entry point: probe one video stream (``stream_index``, default the first) or ``"all"``.
 
     Options: ``name`` (stream key, default the file stem), ``stream_index`` (container stream
-    index of the video stream the manifest names, or ``"all"``).
+    index of the video stream the manifest names, or ``"all"``), ``on_truncated`` (``"raise"``,
+    the default, or ``"warn"``: a stream whose frames fall short of what its container declares).
     """
     path = check_readable(path)
     base = stream_name(options, path)
+    on_truncated = on_truncated_option(options, path)
     index = get_option(options, "stream_index", None, (int, str), path)
     if isinstance(index, str) and index != "all":
         raise ValueError(f"{path}: reader option 'stream_index' must be an int or 'all', got {index!r}")
@@ -75,9 +101,11 @@ def read_video(path: Path, options: Mapping[str, Any]) -> FileContents:
     contents = FileContents(source=path, format=path.suffix.lstrip(".").lower() or "video", metadata=layout)
     if index == "all":
         for i in video_indices:
-            contents.videos[f"{base}_{i}"] = probe_video(path, stream_index=i, name=f"{base}_{i}")
+            contents.videos[f"{base}_{i}"] = probe_video(
+                path, stream_index=i, name=f"{base}_{i}", on_truncated=on_truncated
+            )
         return contents
-    video = probe_video(path, stream_index=index, name=base)
+    video = probe_video(path, stream_index=index, name=base, on_truncated=on_truncated)
     if index is None and len(video_indices) > 1:
         video.warnings.append(
             f"file has {len(video_indices)} video streams (indices {video_indices}); read stream "
@@ -87,8 +115,15 @@ def read_video(path: Path, options: Mapping[str, Any]) -> FileContents:
     return contents
 
 
-def probe_video(path: Path | str, *, stream_index: int | None = None, name: str | None = None) -> VideoStream:
+def probe_video(
+    path: Path | str, *, stream_index: int | None = None, name: str | None = None, on_truncated: str = "warn"
+) -> VideoStream:
     """Per-frame presentation timestamps and stream facts, from packets (no full decode).
+
+    The frames found are compared with what the container declares: the frame count of its
+    index (MP4, MOV, AVI) and the stream's duration (the stream's own, Matroska's DURATION tag,
+    else the container's). Fewer frames, or frames ending before the declared end, is a
+    truncated (cut or damaged) file: ``metadata["truncation"]`` holds the numbers.
 
     Parameters
     ----------
@@ -98,13 +133,19 @@ def probe_video(path: Path | str, *, stream_index: int | None = None, name: str 
         Container index of the video stream; default the first video stream.
     name
         Stream name (default the file stem).
+    on_truncated
+        ``"warn"`` (the default here: the caller decides, as ingest does) keeps the frames present
+        with a warning; ``"raise"`` rejects the file.
 
     Raises
     ------
     InputFileError
         Not a video container, no such video stream, no frames, packets without timestamps,
-        duplicate timestamps, or a first frame that cannot be decoded.
+        duplicate timestamps, a first frame that cannot be decoded, or (``on_truncated="raise"``)
+        a truncated stream.
     """
+    if on_truncated not in ON_TRUNCATED:
+        raise ValueError(f"on_truncated must be one of {', '.join(map(repr, ON_TRUNCATED))}, got {on_truncated!r}")
     path = check_readable(path)
     rotation = _first_frame_rotation(path, stream_index)
     with _open_container(path) as container:
@@ -116,8 +157,15 @@ def probe_video(path: Path | str, *, stream_index: int | None = None, name: str 
             warnings.append(f"{corrupt} packets are flagged corrupt by the demuxer")
         timestamps_s = _pts_to_seconds(pts, time_base)
         nominal = _nominal_rate(stream, timestamps_s)
-        warnings.extend(_timing_warnings(timestamps_s, stream.frames))
         intervals = np.diff(timestamps_s)
+        gaps = frame_gaps(timestamps_s)
+        truncation_facts = _declared_extent(container, stream, timestamps_s, nominal)
+        problem = truncation_problem(truncation_facts)
+        truncation_facts["truncated"] = problem is not None
+        if problem:
+            warnings.extend(truncation(f"stream {stream.index}: {problem}", on_truncated, path))
+        warnings.extend(_timing_warnings(timestamps_s, stream.frames, gaps))
+        steady = np.delete(intervals, [g["after_frame"] for g in gaps])
         metadata = {
             "time_base": f"{time_base.numerator}/{time_base.denominator}",
             "first_pts": int(pts[0]),
@@ -128,9 +176,13 @@ def probe_video(path: Path | str, *, stream_index: int | None = None, name: str 
             "guessed_rate_hz": _rate_or_none(stream.guessed_rate),
             "frames_in_header": int(stream.frames),
             "measured_rate_hz": float(1.0 / np.mean(intervals)) if intervals.size else None,
-            "variable_frame_rate": bool(intervals.size and np.ptp(intervals) > 1.5 * float(time_base)),
+            # VFR: intervals that vary beyond PTS rounding, gaps (dropped frames) aside.
+            "variable_frame_rate": bool(steady.size and np.ptp(steady) > 1.5 * float(time_base)),
+            "frame_interval_s": _interval_range(steady),
+            "gaps": gaps,
             "rotation_deg": rotation,
             "stream_metadata": dict(stream.metadata),
+            "truncation": truncation_facts,
         }
         codec = stream.codec_context.name
         width, height = int(stream.codec_context.width), int(stream.codec_context.height)
@@ -419,20 +471,127 @@ def _nominal_rate(stream: Any, timestamps_s: np.ndarray) -> float:
     return 0.0
 
 
-def _timing_warnings(timestamps_s: np.ndarray, frames_in_header: int) -> list[str]:
+def frame_gaps(timestamps_s: np.ndarray) -> list[dict[str, float | int]]:
+    """Intervals longer than GAP_FACTOR x the local median interval: where frames are missing.
+
+    The local median is that of the GAP_WINDOW intervals on either side (the interval itself left
+    out), so a stretch of a variable frame rate is not a gap while a lone long interval is. Each
+    gap: ``after_frame``, ``t_device_s`` (PTS of that frame), ``gap_s``, ``n_missing`` (the gap
+    over the local interval, minus one).
+    """
+    steps = np.diff(np.asarray(timestamps_s, dtype=np.float64))
+    if steps.size < 3:
+        return []
+    half = min(GAP_WINDOW, steps.size - 1)
+    padded = np.pad(steps, half, mode="reflect")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    local = np.median(np.delete(windows, half, axis=1), axis=1)
+    return [
+        {
+            "after_frame": int(i),
+            "t_device_s": float(timestamps_s[i]),
+            "gap_s": float(steps[i]),
+            "n_missing": max(1, round(float(steps[i] / local[i])) - 1),
+        }
+        for i in np.flatnonzero(steps > GAP_FACTOR * local)
+    ]
+
+
+def _interval_range(steps: np.ndarray) -> dict[str, float] | None:
+    if not steps.size:
+        return None
+    return {"min": float(steps.min()), "median": float(np.median(steps)), "max": float(steps.max())}
+
+
+def _timing_warnings(timestamps_s: np.ndarray, frames_in_header: int, gaps: list[dict]) -> list[str]:
     warnings = []
-    if frames_in_header and frames_in_header != timestamps_s.size:
+    if frames_in_header and frames_in_header < timestamps_s.size:  # fewer: a truncation, reported as one
         warnings.append(f"the header says {frames_in_header} frames, the packets give {timestamps_s.size}")
-    intervals = np.diff(timestamps_s)
-    if intervals.size > 2:
-        median = float(np.median(intervals))
-        gaps = np.flatnonzero(intervals > GAP_FACTOR * median)
-        if gaps.size:
-            warnings.append(
-                f"{gaps.size} gaps longer than {GAP_FACTOR} frame intervals (dropped frames?), first after "
-                f"frame {int(gaps[0])} at {timestamps_s[gaps[0]]:.6f} s"
-            )
+    if gaps:
+        missing = sum(int(g["n_missing"]) for g in gaps)
+        warnings.append(
+            f"{len(gaps)} gaps longer than {GAP_FACTOR} frame intervals (dropped frames?, about {missing} "
+            f"missing), first after frame {gaps[0]['after_frame']} at {gaps[0]['t_device_s']:.6f} s"
+        )
     return warnings
+
+
+def _parse_duration_tag(text: str) -> float | None:
+    """Matroska's per-track DURATION tag, ``HH:MM:SS.nnnnnnnnn``, in seconds."""
+    try:
+        hours, minutes, seconds = text.strip().split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+
+
+def _declared_extent(container: Any, stream: Any, timestamps_s: np.ndarray, nominal: float) -> dict[str, Any]:
+    """What the container declares for the stream (frames, end) against what its packets hold.
+
+    Durations are spans from the first frame's PTS; the held span counts the last frame's own
+    duration as the local frame interval.
+    """
+    first, last = float(timestamps_s[0]), float(timestamps_s[-1])
+    steps = np.diff(timestamps_s)
+    frame_s = float(np.median(steps[-2 * GAP_WINDOW :])) if steps.size else (1.0 / nominal if nominal > 0 else 0.0)
+    tb = float(stream.time_base)
+    declared_end, source, slack = None, None, TRUNCATION_SLACK_FRAMES * frame_s + 1e-3
+    if stream.duration:
+        start = stream.start_time * tb if stream.start_time is not None else first
+        declared_end, source = start + stream.duration * tb, "the stream's duration"
+    elif _parse_duration_tag(str(stream.metadata.get("DURATION", ""))) is not None:
+        declared_end, source = _parse_duration_tag(str(stream.metadata["DURATION"])), "the Matroska DURATION tag"
+    elif container.duration and "matroska" in container.format.name:
+        declared_end, source = container.duration / 1e6, "the Matroska segment duration"
+        if len(container.streams) > 1:
+            source += " (all streams)"
+            slack += MULTI_STREAM_SLACK_S
+    header_frames = int(stream.frames or 0)
+    declared_s = None if declared_end is None else max(0.0, declared_end - first)
+    return {
+        "frames_in_header": header_frames or None,
+        "declared_duration_s": declared_s,
+        "declared_by": source,
+        "expected_frames": header_frames or (round(declared_s * nominal) if declared_s and nominal > 0 else None),
+        "frames": int(timestamps_s.size),
+        "duration_s": last - first + frame_s,
+        "last_pts_s": last,
+        "slack_s": slack,
+        "nominal_rate_hz": nominal,
+    }
+
+
+def truncation_problem(facts: Mapping[str, Any], *, with_durations: bool = True) -> str | None:
+    """The problem, declared vs held frames and durations, if the stream holds less than declared.
+
+    A complete index (every frame the header counts is there) settles it; otherwise the frames
+    must reach the declared end, within ``slack_s``.
+    """
+    held, header = int(facts["frames"]), facts.get("frames_in_header")
+    declared_s, duration_s = facts.get("declared_duration_s"), float(facts["duration_s"])
+    by_frames = bool(header) and header > held
+    by_time = not (header and header <= held) and declared_s is not None
+    by_time = by_time and declared_s - duration_s > float(facts["slack_s"])
+    if not (by_frames or by_time):
+        return None
+    durations = (
+        f"; the container declares {declared_s:.3f} s ({facts['declared_by']}), the frames cover {duration_s:.3f} s"
+        if declared_s is not None
+        else ""
+    )
+    if by_frames:
+        text = (
+            f"truncated video: the container header promises {header} frames but the file holds {held} "
+            f"(last PTS {float(facts['last_pts_s']):.3f} s)"
+        )
+        return text + durations if with_durations else text
+    expected = facts.get("expected_frames")
+    rate = float(facts.get("nominal_rate_hz") or 0.0)
+    return (
+        f"truncated video: the container declares {declared_s:.3f} s ({facts['declared_by']}"
+        + (f", about {expected} frames at {rate:.6g} fps" if expected else "")
+        + f"), the file holds {held} frames covering {duration_s:.3f} s (last PTS {float(facts['last_pts_s']):.3f} s)"
+    )
 
 
 def _expected_pts(video: VideoStream) -> np.ndarray:
@@ -464,9 +623,18 @@ def _decoded_frames(video: VideoStream, threads: str, expected_pts: np.ndarray) 
                 yield index, frame
         except av.error.FFmpegError as exc:
             raise InputFileError(
-                f"stream {video.stream_index}: decode error at frame {index + 1}: {exc}", path=path
+                f"stream {video.stream_index}: decode error at frame {index + 1} of {expected_pts.size}: {exc}; "
+                "the file is damaged, copy it again from the recorder",
+                path=path,
             ) from exc
     if index + 1 != expected_pts.size:
         raise InputFileError(
-            f"stream {video.stream_index}: decoded {index + 1} frames, probed {expected_pts.size}", path=path
+            f"stream {video.stream_index}: decoded {index + 1} frames, probed {expected_pts.size}"
+            + (
+                f" (the frames after PTS {float(video.timestamps_s[index]):.3f} s do not decode: the file is "
+                "damaged or cut short, copy it again from the recorder)"
+                if index >= 0 and index + 1 < expected_pts.size
+                else ""
+            ),
+            path=path,
         )

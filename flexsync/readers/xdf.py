@@ -7,10 +7,14 @@ removal is decided per stream (streams whose description says they can drop samp
 video, are not dejittered). Timestamps are LSL seconds on the recording computer's clock.
 
 A stream declared irregular (nominal rate 0) gets its measured mean rate as
-``nominal_rate_hz`` and ``metadata["irregular_rate"] = True``. Streams without samples are kept
-with zero rows and a warning. pyxdf reports problems by logging; those records become warnings
-of the stream (or file) they name. A file without stream footers was not closed by its recorder
-(truncated): rejected unless ``on_truncated="warn"``.
+``nominal_rate_hz`` and ``metadata["irregular_rate"] = True``. For a regular stream the timing is
+checked: the effective rate (pyxdf's, over the stream's segments) against the declared one (a
+warning beyond ``effective_rate_tolerance``, relative, default 0.02), and gaps in the timestamps (intervals
+longer than ``GAP_PERIODS`` sample periods: count, largest, total, in ``metadata["gaps"]`` and a
+warning). Streams without samples are kept with zero rows and a warning. pyxdf reports problems
+by logging; while it reads, its logger is captured (nothing reaches the terminal) and each record
+becomes one warning of the stream (or file) it names. A file without stream footers was not
+closed by its recorder (truncated): rejected unless ``on_truncated="warn"``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 import pyxdf
 
 from flexsync.errors import InputFileError
-from flexsync.readers.registry import check_readable, get_option
+from flexsync.readers.registry import check_readable, get_option, on_truncated_option, truncation
 from flexsync.readers.stream import EventList, FileContents, SignalStream
 
 __all__ = ["read_xdf"]
@@ -37,6 +41,11 @@ logger = logging.getLogger(__name__)
 
 XDF_MAGIC = b"XDF:"
 _STREAM_MESSAGE = re.compile(r"^Stream (\d+):\s*(.*)$", re.S)
+# An interval longer than this many declared sample periods is a gap in a regular stream.
+GAP_PERIODS = 2.0
+DEFAULT_RATE_TOLERANCE = 0.02
+# pyxdf messages replaced by the reader's own report (rate with its tolerance, clock segments with counts).
+_REPLACED = ("Calculated effective sampling rate", "Segments and clock-segments differ")
 
 
 def read_xdf(path: Path, options: Mapping[str, Any]) -> FileContents:
@@ -44,7 +53,8 @@ def read_xdf(path: Path, options: Mapping[str, Any]) -> FileContents:
 
     Options: ``kind`` (kind of the numeric streams, default ``"signal"``);
     ``synchronize_clocks``, ``handle_clock_resets``, ``dejitter_timestamps`` (bools passed to
-    pyxdf, default True); ``on_truncated`` (``"raise"`` or ``"warn"``).
+    pyxdf, default True); ``on_truncated`` (``"raise"`` or ``"warn"``); ``effective_rate_tolerance``
+    (relative difference of effective and declared rate that warns, default 0.02).
 
     Raises
     ------
@@ -53,9 +63,8 @@ def read_xdf(path: Path, options: Mapping[str, Any]) -> FileContents:
     """
     path = check_readable(path)
     kind = get_option(options, "kind", "signal", str, path)
-    on_truncated = get_option(options, "on_truncated", "raise", str, path)
-    if on_truncated not in ("raise", "warn"):
-        raise ValueError(f"{path}: reader option 'on_truncated' must be 'raise' or 'warn', got {on_truncated!r}")
+    on_truncated = on_truncated_option(options, path)
+    tolerance = float(get_option(options, "effective_rate_tolerance", DEFAULT_RATE_TOLERANCE, (int, float), path))
     pyxdf_options = {
         key: get_option(options, key, True, bool, path)
         for key in ("synchronize_clocks", "handle_clock_resets", "dejitter_timestamps")
@@ -69,13 +78,15 @@ def read_xdf(path: Path, options: Mapping[str, Any]) -> FileContents:
     by_stream, file_warnings = _sort_messages(records)
     corrupt = [m for m in file_warnings if "corruption" in m or "Error reading chunk" in m]
     missing_footers = [_info(s, "name") for s in streams if not s.get("footer")]
-    if (corrupt or missing_footers) and on_truncated == "raise":
+    if corrupt or missing_footers:
         reasons = corrupt + ([f"no stream footer for {', '.join(missing_footers)}"] if missing_footers else [])
-        raise InputFileError(
+        counts = ", ".join(f"{_info(s, 'name')!r} {len(s['time_stamps'])} samples" for s in streams)
+        truncation(
             "truncated or corrupt XDF (recorder not stopped cleanly?): "
             + "; ".join(reasons)
-            + " (pass on_truncated='warn' to keep what was read)",
-            path=path,
+            + f"; read {counts or 'no streams'}",
+            on_truncated,
+            path,
         )
     contents = FileContents(
         source=path,
@@ -86,12 +97,12 @@ def read_xdf(path: Path, options: Mapping[str, Any]) -> FileContents:
     names = [_info(s, "name") or f"stream{s['info']['stream_id']}" for s in streams]
     for stream, name in zip(streams, names, strict=True):
         key = name if names.count(name) == 1 else f"{name}#{stream['info']['stream_id']}"
-        messages = by_stream.get(int(stream["info"]["stream_id"]), [])
+        messages = _stream_messages(stream, by_stream.get(int(stream["info"]["stream_id"]), []))
         if _info(stream, "channel_format") == "string":
             contents.events[key] = _event_list(path, key, stream)
             contents.warnings.extend(f"stream {key!r}: {m}" for m in _sample_warnings(stream) + messages)
         else:
-            contents.signals[key] = _signal_stream(path, key, kind, stream, messages)
+            contents.signals[key] = _signal_stream(path, key, kind, stream, messages, tolerance)
     return contents
 
 
@@ -117,14 +128,21 @@ class _Collector(logging.Handler):
 
 @contextmanager
 def _pyxdf_log() -> Iterator[list[logging.LogRecord]]:
-    """Collect pyxdf's warning/error log records while it reads (its level is left alone)."""
+    """Collect pyxdf's warning/error log records while it reads, and keep them off the terminal.
+
+    The records become the reader's warnings (once); while pyxdf reads, its logger does not
+    propagate to the application's handlers (its level is left alone).
+    """
     collector = _Collector()
     target = logging.getLogger(pyxdf.pyxdf.__name__)
+    propagate = target.propagate
     target.addHandler(collector)
+    target.propagate = False
     try:
         yield collector.records
     finally:
         target.removeHandler(collector)
+        target.propagate = propagate
 
 
 def _sort_messages(records: list[logging.LogRecord]) -> tuple[dict[int, list[str]], list[str]]:
@@ -138,6 +156,56 @@ def _sort_messages(records: list[logging.LogRecord]) -> tuple[dict[int, list[str
         else:
             general.append(text)
     return by_stream, general
+
+
+def _stream_messages(stream: Mapping[str, Any], messages: list[str]) -> list[str]:
+    """pyxdf's messages for one stream, less those the reader reports itself with numbers."""
+    kept = [m for m in messages if not m.startswith(_REPLACED)]
+    segments, clock_segments = stream["info"].get("segments", []), stream["info"].get("clock_segments", [])
+    if stream.get("clock_times") and clock_segments and len(segments) != len(clock_segments):
+        kept.append(
+            f"{len(segments)} jitter segments but {len(clock_segments)} clock segments (pyxdf: "
+            "'Segments and clock-segments differ')"
+        )
+    return kept
+
+
+def _timing(
+    timestamps: np.ndarray, declared_hz: float, effective_hz: float, tolerance: float
+) -> tuple[dict, list[str]]:
+    """Gaps and effective-vs-declared rate of a regular stream: metadata and warnings."""
+    if declared_hz <= 0 or timestamps.size < 2:
+        return {}, []
+    warnings = []
+    if effective_hz > 0 and abs(effective_hz - declared_hz) > tolerance * declared_hz:
+        warnings.append(
+            f"effective rate {effective_hz:.4f} Hz differs from the declared {declared_hz:g} Hz by "
+            f"{100 * (effective_hz / declared_hz - 1):+.1f}% (tolerance {100 * tolerance:g}%): the device's "
+            "clock or its sample count is off; the timestamps are kept as recorded"
+        )
+    steps = np.diff(timestamps)
+    threshold = GAP_PERIODS / declared_hz
+    where = np.flatnonzero(steps > threshold)
+    gaps = {
+        "count": int(where.size),
+        "threshold_s": threshold,
+        "largest_s": 0.0,
+        "largest_after_s": None,
+        "total_s": 0.0,
+    }
+    if where.size:
+        largest = int(where[np.argmax(steps[where])])
+        gaps.update(
+            largest_s=float(steps[largest]),
+            largest_after_s=float(timestamps[largest]),
+            total_s=float(steps[where].sum()),
+        )
+        warnings.append(
+            f"{where.size} gap{'s' if where.size > 1 else ''} in the timestamps (intervals longer than "
+            f"{GAP_PERIODS:g} sample periods, {threshold:.4g} s): largest {steps[largest]:.3f} s after "
+            f"t = {timestamps[largest]:.3f} s, {gaps['total_s']:.3f} s in all"
+        )
+    return {"gaps": gaps}, warnings
 
 
 def _info(stream: Mapping[str, Any], key: str) -> str:
@@ -214,7 +282,9 @@ def _sample_warnings(stream: Mapping[str, Any]) -> list[str]:
     return warnings
 
 
-def _signal_stream(path: Path, name: str, kind: str, stream: Mapping[str, Any], messages: list[str]) -> SignalStream:
+def _signal_stream(
+    path: Path, name: str, kind: str, stream: Mapping[str, Any], messages: list[str], tolerance: float
+) -> SignalStream:
     n_channels = int(_info(stream, "channel_count") or 0)
     series = np.asarray(stream["time_series"])
     if series.ndim == 1:
@@ -227,6 +297,8 @@ def _signal_stream(path: Path, name: str, kind: str, stream: Mapping[str, Any], 
         metadata["irregular_rate"] = True
         span = float(timestamps[-1] - timestamps[0]) if timestamps.size > 1 else 0.0
         rate = (timestamps.size - 1) / span if span > 0 else 0.0
+    timing, timing_warnings = _timing(timestamps, declared, metadata["effective_rate_hz"], tolerance)
+    metadata.update(timing)
     labels, units = _channels(stream, series.shape[1])
     return SignalStream(
         name=name,
@@ -239,7 +311,7 @@ def _signal_stream(path: Path, name: str, kind: str, stream: Mapping[str, Any], 
         source=path,
         format="xdf",
         metadata=metadata,
-        warnings=_sample_warnings(stream) + messages,
+        warnings=_sample_warnings(stream) + timing_warnings + messages,
     )
 
 

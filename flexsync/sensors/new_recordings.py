@@ -5,7 +5,7 @@ import dagster as dg
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.pipelines.jobs import ingest_recordings_job
-from flexsync.raw.layout import list_complete_recordings
+from flexsync.raw.layout import scan_recordings
 
 __all__ = ["MAX_NEW_RECORDINGS_PER_TICK", "new_recordings_sensor"]
 
@@ -20,13 +20,16 @@ MAX_NEW_RECORDINGS_PER_TICK = 25
     description="Registers new complete recordings as partitions and requests one run per new recording.",
 )
 def new_recordings_sensor(context: dg.SensorEvaluationContext, flexsync: FlexsyncResource) -> dg.SensorResult:
-    complete = list_complete_recordings(flexsync.raw_root)
+    complete, refused = scan_recordings(flexsync.raw_root)
+    for folder, why in refused:  # every tick, until the folder is renamed
+        context.log.warning(f"recording folder {folder!r} refused: {why}")
+    refused_note = "".join(f"; refused folder {folder!r} (not a valid key)" for folder, _ in refused)
     known = set(context.instance.get_dynamic_partitions(recordings_partitions.name))
     new = [key for key in complete if key not in known]
     if not new:
         return dg.SensorResult(
             skip_reason=dg.SkipReason(
-                f"{len(complete)} complete recordings under {flexsync.raw_root}, all already registered"
+                f"{len(complete)} complete recordings under {flexsync.raw_root}, all already registered{refused_note}"
             )
         )
     batch = new[:MAX_NEW_RECORDINGS_PER_TICK]
