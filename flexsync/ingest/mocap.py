@@ -96,6 +96,15 @@ class MocapIngester:
         sync_option = entry.options.get("sync_channel", "SYNC")
         t_device = np.asarray(joints.timestamps_s, dtype=np.float64)
         valid = np.asarray(joints.valid, dtype=bool)
+        if valid.size and not valid.any():
+            # No pose at all: nothing to align, interpolate or train on (the occlusion check only warns).
+            raise InputFileError(
+                f"every joint sample is occluded ({t_device.size} frames, 0 valid): the stream holds no pose; "
+                "check the marker labelling or the marker_set option",
+                path=path,
+                recording=recording.key,
+                stream=stream,
+            )
         analog_rate_hz = math.nan
         if sync_option is not None:
             analog = _pick(contents, f"{stream}_analog", kind="analog", path=path, recording=recording.key)

@@ -62,6 +62,7 @@ class VideoIngester:
         )
         video = probe_video(path, stream_index=entry.options.get("video_stream"), name=stream)
         _reject_truncated(video, path, recording.key, stream)
+        _reject_calibration_mismatch(recording, stream, video, path)
         t_device = video.timestamps_s
         exposure_s = float(entry.options.get("exposure_s") or _calibrated_exposure(recording, stream) or 0.0)
         if exposure_s <= 0:
@@ -165,6 +166,22 @@ def _reject_truncated(video: VideoStream, path: Path, key: str, stream: str) -> 
     problem = truncation_problem(facts, with_durations=False) if facts else None
     if problem:
         raise InputFileError(f"{problem}; {TRUNCATION_FIX}", path=path, recording=key, stream=stream)
+
+
+def _reject_calibration_mismatch(recording: RawRecording, stream: str, video: VideoStream, path: Path) -> None:
+    """Refuse a view whose frames are not the size its calibration was made for (the intrinsics would not apply)."""
+    camera = (recording.calibration or {}).get("cameras", {}).get(stream, {})
+    size = (camera.get("width"), camera.get("height"))
+    if None in size or (int(size[0]), int(size[1])) == (video.width, video.height):
+        return
+    raise InputFileError(
+        f"the video is {video.width}x{video.height} but {recording.manifest.calibration} calibrates {stream} at "
+        f"{int(size[0])}x{int(size[1])}: its intrinsics do not apply to these frames; recalibrate at the recorded "
+        "size, or correct the calibration's width and height",
+        path=path,
+        recording=recording.key,
+        stream=stream,
+    )
 
 
 def _calibrated_exposure(recording: RawRecording, stream: str) -> float | None:
