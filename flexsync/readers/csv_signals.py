@@ -113,12 +113,36 @@ def read_csv_signals(path: Path, options: Mapping[str, Any]) -> FileContents:
     groups = _group_columns(path, headers)
     contents = FileContents(source=path, format="csv", metadata={"header_line": header_line + 1})
     string_columns = [i for i, dtype in enumerate(table.dtypes) if dtype == pl.String]
+    looks_like_events = len(headers) == 2 and string_columns == [1]  # time, label
+    if string_columns and kind != "events" and not looks_like_events:
+        raise _non_numeric_error(path, table, headers, string_columns, header_line)
     if kind == "events" or string_columns:
         contents.events[base] = _events(path, base, table, headers, groups, header_line)
         return contents
     streams = _streams(path, base, kind, table, headers, groups, header_line)
     contents.signals.update({s.name: s for s in streams})
     return contents
+
+
+def _non_numeric_error(
+    path: Path, table: pl.DataFrame, headers: list[str], columns: list[int], header_line: int
+) -> InputFileError:
+    """The first cell that is not a number, by line and column (a signal table holds numbers only)."""
+    cells = []
+    for i in columns:
+        values = table[f"c{i}"]
+        bad = values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
+        for row in np.flatnonzero(bad.to_numpy())[:3]:
+            cells.append((int(row), f"line {header_line + 2 + int(row)}, column {headers[i]!r}: {values[int(row)]!r}"))
+    cells.sort()
+    count = sum(
+        int((table[f"c{i}"].is_not_null() & table[f"c{i}"].cast(pl.Float64, strict=False).is_null()).sum())
+        for i in columns
+    )
+    return InputFileError(
+        f"{count} value(s) are not numbers; first at " + "; ".join(text for _, text in cells[:3]),
+        path=path,
+    )
 
 
 def _find_header(path: Path, separator: str) -> tuple[int, list[str]]:

@@ -100,3 +100,17 @@ def test_header_only_and_no_time_column(tmp_path):
         read_file(_write(tmp_path / "only.csv", "time_s,heart_rate_bpm\n"))
     with pytest.raises(InputFileError, match=r"notime\.csv: no header row starting with a time column"):
         read_file(_write(tmp_path / "notime.csv", "a,b\n1,2\n"))
+
+
+def test_a_non_numeric_value_in_a_signal_table_is_named_by_line_and_column(tmp_path):
+    path = tmp_path / "physio.csv"
+    path.write_text(
+        "time_s,heart_rate_bpm,breathing_rate_bpm\n0.0,71.4,14.4\n1.0,70.0,14.2\n2.0,abc,13.8\n3.0,69.0,n/a\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        InputFileError,
+        match=r"2 value\(s\) are not numbers; first at line 4, column 'heart_rate_bpm': 'abc'; "
+        r"line 5, column 'breathing_rate_bpm': 'n/a'",
+    ):
+        read_file(path)
