@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from flexsync.errors import InputFileError, ManifestError
+from flexsync.errors import InputFileError, ManifestError, MissingInputError
 from flexsync.raw.layout import recording_dir
 from flexsync.raw.manifest import Manifest, StreamEntry, read_manifest
 
@@ -57,13 +57,30 @@ class RawRecording:
     def annotations(self) -> dict[str, Any] | None:
         if not self.manifest.annotations:
             return None
-        return json.loads(self.path(self.manifest.annotations).read_text(encoding="utf-8"))
+        return self._json_object(self.manifest.annotations, "annotations")
 
     @cached_property
     def calibration(self) -> dict[str, Any] | None:
         if not self.manifest.calibration:
             return None
-        return json.loads(self.path(self.manifest.calibration).read_text(encoding="utf-8"))
+        return self._json_object(self.manifest.calibration, "calibration")
+
+    def _json_object(self, relative: str, what: str) -> dict[str, Any]:
+        """A JSON object file of the recording, or an InputFileError naming the file and what is wrong."""
+        path = self.path(relative)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise MissingInputError(
+                f"the {what} file named in the manifest is missing", path=path, recording=self.key
+            ) from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputFileError(f"the {what} file is not valid JSON: {exc}", path=path, recording=self.key) from None
+        if not isinstance(data, dict):
+            raise InputFileError(
+                f"the {what} file must hold one JSON object, got a {type(data).__name__}", path=path, recording=self.key
+            )
+        return data
 
 
 def file_digest(path: Path) -> tuple[str, int]:

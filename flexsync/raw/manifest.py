@@ -170,6 +170,34 @@ def _require(data: dict[str, Any], key: str, path: Path, recording: str | None) 
     return data[key]
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def _number(data: dict[str, Any], field: str, default: Any, kind: type, path: Path, recording: str) -> Any:
+    """A numeric top-level field, or a ManifestError naming it and its value."""
+    value = data.get(field, default)
+    try:
+        if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ManifestError(
+            f"{field!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}",
+            path=path,
+            recording=recording,
+        ) from None
+
+
 def read_manifest(recording_folder: Path | str, *, raw_root: Path | str | None = None) -> Manifest:
     """Read and validate ``manifest.json`` of one recording folder.
 
@@ -182,9 +210,15 @@ def read_manifest(recording_folder: Path | str, *, raw_root: Path | str | None =
     if not path.is_file():
         raise MissingInputError("manifest.json not found (recording incomplete?)", path=path, recording=recording)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_refuse_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"not valid JSON: {exc}", path=path, recording=recording) from exc
+    except _DuplicateKeyError as exc:
+        raise ManifestError(
+            f"key {exc.args[0]!r} appears twice in one object (JSON keeps only the last): remove the duplicate",
+            path=path,
+            recording=recording,
+        ) from None
     if not isinstance(data, dict):
         raise ManifestError("top level must be a JSON object", path=path, recording=recording)
     version = data.get("format_version", MANIFEST_VERSION)
@@ -221,10 +255,10 @@ def read_manifest(recording_folder: Path | str, *, raw_root: Path | str | None =
         recording=key,
         subject=str(_require(data, "subject", path, recording)),
         action=str(_require(data, "action", path, recording)),
-        take=int(data.get("take", 1)),
+        take=_number(data, "take", 1, int, path, recording),
         streams=streams,
         reference_stream=str(data.get("reference_stream", "mocap")),
-        mains_hz=float(data.get("mains_hz", 50.0)),
+        mains_hz=_number(data, "mains_hz", 50.0, float, path, recording),
         calibration=data.get("calibration"),
         annotations=data.get("annotations"),
         files=dict(data.get("files", {})),

@@ -107,6 +107,7 @@ def read_csv_signals(path: Path, options: Mapping[str, Any]) -> FileContents:
     kind = get_option(options, "kind", "signal", str, path)
     separator = get_option(options, "separator", "\t" if path.suffix.lower() == ".tsv" else ",", str, path)
     header_line, headers = _find_header(path, separator)
+    _refuse_cut_last_row(path, separator, len(headers))
     table = _read_table(path, separator, header_line, headers)
     if table.height == 0:
         raise InputFileError(f"no data rows after the header on line {header_line + 1}", path=path)
@@ -122,6 +123,27 @@ def read_csv_signals(path: Path, options: Mapping[str, Any]) -> FileContents:
     streams = _streams(path, base, kind, table, headers, groups, header_line)
     contents.signals.update({s.name: s for s in streams})
     return contents
+
+
+def _refuse_cut_last_row(path: Path, separator: str, n_columns: int) -> None:
+    """A file that ends mid-row (no final newline, too few cells) was cut while being written."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 4096))
+        tail = handle.read()
+    if not tail or tail.endswith(b"\n"):
+        return
+    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    n_cells = len(last.split(separator))
+    if n_cells < n_columns:
+        with path.open("rb") as handle:
+            n_lines = sum(1 for _ in handle)
+        raise InputFileError(
+            f"the last row (line {n_lines}) is cut: {n_cells} of {n_columns} cells and no final newline; "
+            "the file was cut while being written: copy it again from the device",
+            path=path,
+        )
 
 
 def _non_numeric_error(

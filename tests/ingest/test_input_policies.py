@@ -68,3 +68,40 @@ def test_fully_occluded_mocap_is_refused(raw, tmp_path):
         match=rf"recording {key}, stream mocap, file .*: every joint sample is occluded \(\d+ frames, 0 valid\)",
     ):
         ingest_stream(RawRecording.open(root, key), "mocap", Store(tmp_path / "store"), PipelineSettings())
+
+
+def _edit_manifest(folder, text_edit) -> None:
+    path = folder / "manifest.json"
+    path.write_text(text_edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def test_manifest_numbers_and_duplicate_keys_are_named(raw):
+    from flexsync.errors import ManifestError
+
+    root, key = raw
+    folder = root / "recordings" / key
+    original = (folder / "manifest.json").read_text(encoding="utf-8")
+    data = json.loads(original)
+    data["take"] = "first"
+    (folder / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"manifest.json: 'take' must be an integer, got 'first'"):
+        RawRecording.open(root, key)
+    cam1 = json.dumps(data["streams"]["cam1"])
+    duplicated = original.replace('"streams": {', '"streams": {"cam1": ' + cam1 + ", ", 1)
+    assert duplicated != original
+    (folder / "manifest.json").write_text(duplicated, encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"key 'cam1' appears twice in one object \(JSON keeps only the last\)"):
+        RawRecording.open(root, key)
+
+
+def test_annotations_and_calibration_that_are_not_json_objects_are_named(raw):
+    root, key = raw
+    folder = root / "recordings" / key
+    recording = RawRecording.open(root, key)
+    annotations = folder / recording.manifest.annotations
+    annotations.write_text(annotations.read_text(encoding="utf-8")[:200], encoding="utf-8")
+    with pytest.raises(InputFileError, match=rf"recording {key}, file .*annotations.json: the annotations file is not"):
+        _ = RawRecording.open(root, key).annotations
+    (folder / recording.manifest.calibration).write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"the calibration file must hold one JSON object, got a list"):
+        _ = RawRecording.open(root, key).calibration

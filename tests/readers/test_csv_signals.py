@@ -114,3 +114,12 @@ def test_a_non_numeric_value_in_a_signal_table_is_named_by_line_and_column(tmp_p
         r"line 5, column 'breathing_rate_bpm': 'n/a'",
     ):
         read_file(path)
+
+
+def test_a_last_row_cut_mid_line_is_refused(tmp_path):
+    path = tmp_path / "physio.csv"
+    path.write_text("time_s,heart_rate_bpm,breathing_rate_bpm\n0.0,71.4,14.4\n1.0,70.0,14.2\n2.0,69", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"the last row \(line 4\) is cut: 2 of 3 cells and no final newline"):
+        read_file(path)
+    path.write_text("time_s,heart_rate_bpm,breathing_rate_bpm\n0.0,71.4,14.4\n1.0,70.0,14.2", encoding="utf-8")
+    assert read_file(path).signals["physio"].data.shape == (2, 2)  # a whole last row without newline is fine
