@@ -5,11 +5,13 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from flexsync.assets._translate import to_metadata
+from flexsync.assets._translate import to_check_result, to_metadata
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.recording import aligned_recording
 from flexsync.assets.resources import FlexsyncResource
-from flexsync.exports.flex import export_flex
+from flexsync.exports.flex import export_flex_protocols, ranges_description, sample_score_problems
+from flexsync.exports.flex_reader import FlexExport
+from flexsync.exports.score_ranges import SCORE_CHECK, score_check
 from flexsync.fkg.catalogue import read_fkg
 from flexsync.quality import PathMeta, TableMeta
 from flexsync.raw.layout import FKG_FILE
@@ -150,25 +152,67 @@ def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     )
 
 
+class FlexExportConfig(dg.Config):
+    """Which splits to export, and the score ranges the training code will normalise with."""
+
+    protocols: list[str] | None = None  # default: every protocol stored with seed 0; vanilla -> export/flex
+    score_ranges: str | None = None  # CSV or JSON table of per-class ranges; default FLEX's hard-coded one
+
+
 @dg.asset(
     group_name="training",
     kinds={"jpeg", "csv"},
     deps=[splits],
     automation_condition=EAGER,
-    description="The FLEX / CoRe folder layout (JPEG frames, skeleton and EMG CSVs, split .mat files).",
+    output_required=False,  # a failed score check writes nothing: the previous export stays
+    check_specs=[
+        dg.AssetCheckSpec(
+            SCORE_CHECK,
+            asset="flex_export",
+            blocking=True,
+            description="Every exported raw score lies inside the score range the training code applies to its "
+            "class (FLEX's hard-coded table unless config.score_ranges); names the samples that do not.",
+        )
+    ],
+    description="The FLEX / CoRe folder layout (JPEG frames, skeleton and EMG CSVs, split .mat files), "
+    "one tree per split protocol: export/flex (vanilla), export/flex-<protocol>.",
 )
-def flex_export(flexsync: FlexsyncResource) -> dg.MaterializeResult:
-    result = export_flex(flexsync.store(), protocol="vanilla", seed=0)
-    return dg.MaterializeResult(
+def flex_export(config: FlexExportConfig, flexsync: FlexsyncResource):
+    store = flexsync.store()
+    source = ranges_description(config.score_ranges)
+    problems = sample_score_problems(store, config.score_ranges)
+    if problems.height:  # before writing anything: the step fails on the blocking check
+        n_samples = store.read_parquet(store.training_path("sample_index.parquet"), what="sample_index").height
+        yield to_check_result(score_check(problems, ranges_source=source, n_checked=n_samples), "flex_export")
+        return
+    stored = store.read_parquet(store.training_path("splits.parquet"), what="splits").filter(pl.col("seed") == 0)
+    available = set(stored.get_column("protocol").unique().to_list())
+    wanted = list(PROTOCOLS) if config.protocols is None else list(config.protocols)
+    protocols = [p for p in wanted if p in available]
+    if not protocols:
+        raise ValueError(f"no split of seed 0 for protocols {wanted} in splits.parquet (has {sorted(available)})")
+    results = export_flex_protocols(store, protocols=protocols, seed=0, score_ranges=config.score_ranges)
+    written = [FlexExport(r.out).score_problems(config.score_ranges) for r in results]
+    n_rows = sum(r.n_train + r.n_test for r in results)
+    outcome = score_check(pl.concat(written), ranges_source=source, n_checked=n_rows)
+    main = next((r for r in results if r.protocol == "vanilla"), results[0])
+    yield dg.MaterializeResult(
         metadata=to_metadata(
             {
-                "path": PathMeta(result.out),
-                "train": result.n_train,
-                "test": result.n_test,
-                "files": result.n_files,
-                "bytes": result.n_bytes,
+                "path": PathMeta(main.out),
+                "train": main.n_train,
+                "test": main.n_test,
+                "classes_with_data": list(main.classes),
+                "trainable_classes": list(main.trainable_classes),
+                "exports": {r.protocol: str(r.out) for r in results},
+                "protocols_not_exported": sorted(set(wanted) - set(protocols)),
+                "files": sum(r.n_files for r in results),
+                "bytes": sum(r.n_bytes for r in results),
+                "jpegs_linked": sum(r.n_frames_linked for r in results),
+                "score_ranges": source,
             }
-        )
+        ),
+        check_results=[to_check_result(outcome, "flex_export")],
     )
 
 

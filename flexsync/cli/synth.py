@@ -11,14 +11,14 @@ from flexsync import config
 from flexsync.cli.app import app
 from flexsync.cli.options import RawOpt, TruthOpt
 from flexsync.cli.output import progress
+from flexsync.synth.options import ALL_ACTIONS
 
 __all__ = ["synth"]
-
-ALL_ACTIONS = tuple(f"A{i:02d}" for i in range(1, 21))
 
 
 @app.command()
 def synth(
+    ctx: typer.Context,
     raw: RawOpt = None,
     truth: TruthOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed and options, same bytes")] = 0,
@@ -34,6 +34,15 @@ def synth(
         int, typer.Option(help="sEMG devices emg, emg2, ... (1-8; extra devices have 8 channels)")
     ] = 1,
     workers: Annotated[int, typer.Option(help="Recordings generated in parallel")] = 1,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            show_default=False,
+            help="Start from a named option set; options given explicitly override it. 'flex-mini': all 20 "
+            "actions, 3 subjects, 1 repetition, 160x90 at 30 fps (every FLEX class and split trainable)",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic FLEX-style raw dataset and its ground truth.
 
@@ -41,22 +50,30 @@ def synth(
     The truth folder must not lie inside the raw root.
     """
     from flexsync.synth.dataset import generate_dataset
-    from flexsync.synth.options import SynthOptions
+    from flexsync.synth.options import SynthOptions, preset_options
 
-    options = SynthOptions(
-        seed=seed,
-        subjects=subjects,
-        actions=ALL_ACTIONS if actions == "all" else tuple(actions.split(",")),
-        takes=takes,
-        repetitions=repetitions,
-        width=width,
-        height=height,
-        phone_width=_even(height),
-        phone_height=_even(width),
-        emg_format=emg_format,
-        cinema_cameras=cinema_cameras,
-        emg_devices=emg_devices,
-    )
+    given = {
+        "seed": seed,
+        "subjects": subjects,
+        "actions": ALL_ACTIONS if actions == "all" else tuple(actions.split(",")),
+        "takes": takes,
+        "repetitions": repetitions,
+        "width": width,
+        "height": height,
+        "emg_format": emg_format,
+        "cinema_cameras": cinema_cameras,
+        "emg_devices": emg_devices,
+    }
+    if preset is None:
+        options = SynthOptions(**given, phone_width=_even(height), phone_height=_even(width))
+    else:
+        explicit = {name: value for name, value in given.items() if _explicit(ctx, name)}
+        if "width" in explicit or "height" in explicit:  # the phone follows the cinema size, as without a preset
+            explicit |= {"phone_width": _even(height), "phone_height": _even(width)}
+        try:
+            options = preset_options(preset, **explicit)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--preset") from None
     raw_root, truth_root = config.raw_root(raw), config.truth_root(truth)
     started = time.perf_counter()
     keys = generate_dataset(raw_root, truth_root, options, workers=workers, progress=progress("synth"))
@@ -65,6 +82,12 @@ def synth(
         f"wrote {len(keys)} recordings to {raw_root} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s; "
         f"ground truth in {truth_root}"
     )
+
+
+def _explicit(ctx: typer.Context, name: str) -> bool:
+    """True when option ``name`` was given on the command line (not left at its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
 
 
 def _even(n: int) -> int:

@@ -8,6 +8,15 @@ lists, PIL ``Image.open`` of ``A%02d/%03d/View-k/img_%05d.JPG``, pandas ``read_c
 skeleton (``header=0``, reshaped to (-1, 21, 3)) and of the EMG (``header=None``, with the
 class-dependent left/right column picks of :data:`FLEX_EMG_PICKS`).
 
+It also computes FLEX's dataset items from the files, the way FLEX's ``SevenPair_Dataset`` does
+(:meth:`FlexExport.flex_item`, :meth:`FlexExport.flex_getitem`): the two clips through the caller's
+transform, the skeleton remapped from FLEX's 21 joints to NTU-25 and normalised by hip position and
+spine length into (3, T, 25, 1), the EMG reduced to the (1, 2) left / right shares of the class's
+picked columns, and the raw score normalised with the consumer's per-class range. These are
+re-implemented here from FLEX's contract (no FLEX code is imported); the tests hold
+``FlexPairDataset(mode="flex")`` to them. Arrays are numpy (float32 where FLEX returns float32 torch
+tensors), so this module runs without torch.
+
 Reading JPEG folders is slow (about 136 ms per 103-frame 455x256 clip on 2 cores): use it to
 check and benchmark the export, not to train; flexsync.loaders reads the Zarr samples directly.
 """
@@ -18,14 +27,24 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.io
 from PIL import Image
 
 from flexsync.errors import InputFileError, MissingInputError
+from flexsync.exports.score_ranges import read_score_ranges, score_range_problems
 
-__all__ = ["FLEX_EMG_PICKS", "FLEX_N_JOINTS", "FlexExport"]
+__all__ = [
+    "FLEX_EMG_PICKS",
+    "FLEX_N_JOINTS",
+    "NTU25_FROM_FLEX21",
+    "FlexExport",
+    "flex21_to_ntu25",
+    "flex_skeleton_tensor",
+    "ntu_normalise",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +57,40 @@ FLEX_EMG_PICKS: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {
     **dict.fromkeys((7, 17, 18, 19), ((0,), (1,))),
     **dict.fromkeys((8, 9, 10, 11, 12, 13), ((0, 1), (2, 3))),
 }
+# NTU RGB+D joint k (0-24: spine base, spine mid, neck, head, left shoulder .. hand, right shoulder .. hand,
+# left hip .. foot, right hip .. foot, spine shoulder, left hand tip, left thumb, right hand tip, right thumb)
+# as weights over FLEX's 21 joints (flexsync.skeleton.JOINT_NAMES order), following FLEX's remap21_to_25:
+# spine base = mid-hip, spine mid = halfway from it to the chest, feet = mid heel-toe, hand tips and
+# thumbs = the hand, spine shoulder = the chest.
+NTU25_FROM_FLEX21: tuple[dict[int, float], ...] = (
+    {11: 0.5, 16: 0.5},
+    {11: 0.25, 16: 0.25, 2: 0.5},
+    {1: 1.0},
+    {0: 1.0},
+    {7: 1.0},
+    {8: 1.0},
+    {9: 1.0},
+    {10: 1.0},
+    {3: 1.0},
+    {4: 1.0},
+    {5: 1.0},
+    {6: 1.0},
+    {16: 1.0},
+    {17: 1.0},
+    {18: 1.0},
+    {19: 0.5, 20: 0.5},
+    {11: 1.0},
+    {12: 1.0},
+    {13: 1.0},
+    {14: 0.5, 15: 0.5},
+    {2: 1.0},
+    {10: 1.0},
+    {10: 1.0},
+    {6: 1.0},
+    {6: 1.0},
+)
+_NTU_HIP, _NTU_SPINE_MID = 0, 1
+_NTU_EPSILON = 1e-6  # FLEX adds it to the spine length before dividing
 _LISTS = {
     "train": ("Split_4/split_4_train_list.mat", "consolidated_train_list"),
     "test": ("Split_4/split_4_test_list.mat", "consolidated_test_list"),
@@ -145,6 +198,122 @@ class FlexExport:
         lo, hi = float(left.max()), float(right.max())
         return lo / (lo + hi), hi / (lo + hi)
 
+    def flex_skeleton(self, class_idx: int, index: int) -> np.ndarray:
+        """FLEX's ``load_Skeleton``: float32 (3, T, 25, 1), NTU-25 joints normalised by hip and spine length."""
+        joints, _ = self.load_skeleton(class_idx, index)
+        return flex_skeleton_tensor(joints)
+
+    def flex_emg(self, class_idx: int, index: int) -> np.ndarray:
+        """FLEX's ``load_EMG``: float32 (1, 2), the left and right shares of the class's picked maxima."""
+        return np.array([self.emg_contributions(class_idx, index)], dtype=np.float32)
+
+    def flex_item(
+        self,
+        class_idx: int,
+        index: int,
+        score: float,
+        transform: Any,
+        *,
+        score_range: float = 100.0,
+        ranges: Any = None,
+    ) -> dict[str, Any]:
+        """One of FLEX's item dicts: ``video``, ``video2`` (View-1 / View-2 through ``transform``),
+        ``Skeleton``, ``EMG`` and ``final_score`` (``score`` normalised with the class's range of
+        ``ranges``, FLEX's table by default, times ``score_range``)."""
+        lo, hi = read_score_ranges(ranges)[int(class_idx)]
+        clips = [self.load_clip(class_idx, index, view) for view in (1, 2)]
+        return {
+            "video": clips[0] if transform is None else transform(clips[0]),
+            "video2": clips[1] if transform is None else transform(clips[1]),
+            "Skeleton": self.flex_skeleton(class_idx, index),
+            "EMG": self.flex_emg(class_idx, index),
+            "final_score": (score - lo) / (hi - lo) * float(score_range),
+        }
+
+    def flex_getitem(
+        self,
+        subset: str,
+        position: int,
+        exemplars: Sequence[int],
+        transform: Any,
+        *,
+        class_idx: int = 0,
+        score_range: float = 100.0,
+        ranges: Any = None,
+    ) -> tuple[dict[str, Any], Any]:
+        """FLEX's ``__getitem__(position)`` for the given exemplar choice.
+
+        FLEX draws exemplars with Python's global ``random``; here the caller names them as
+        positions in FLEX's train list (``rows("train", class_idx)``). Train: one exemplar, another
+        train row of the same class (itself only when it is the class's only one); returns
+        ``(data, target)``. Test: ``min(voter_number, n)`` distinct train rows of the class; returns
+        ``(data, [targets])``. Raises ValueError when the choice is not one FLEX could make.
+        """
+        rows = self.rows(subset, class_idx)
+        train = self.rows("train", class_idx)
+        class_f = rows[position][0]
+        same_class = [i for i, row in enumerate(train) if row[0] == class_f]
+        picks = list(exemplars)
+        if not set(picks) <= set(same_class):
+            raise ValueError(f"exemplars {picks} are not train rows of class {int(class_f)} ({same_class})")
+        if subset == "train":
+            own = [i for i in same_class if train[i] == rows[position]]
+            allowed = [i for i in same_class if i not in own] or same_class
+            if len(picks) != 1 or picks[0] not in allowed:
+                raise ValueError(f"a train item has one exemplar among {allowed}, got {picks}")
+        elif len(set(picks)) != len(picks):
+            raise ValueError(f"test exemplars must be distinct train rows, got {picks}")
+
+        def item(row: Sequence[float]) -> dict[str, Any]:
+            return self.flex_item(
+                int(row[0]), int(row[1]), float(row[2]), transform, score_range=score_range, ranges=ranges
+            )
+
+        data = item(rows[position])
+        targets = [item(train[i]) for i in picks]
+        return (data, targets[0]) if subset == "train" else (data, targets)
+
+    def export_info(self) -> dict[str, Any]:
+        """``export.json``: protocol, seed, views per side, index offset, classes with data."""
+        path = self.root / "export.json"
+        if not path.is_file():
+            raise MissingInputError("export.json missing (an export older than this reader?)", path=path)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def classes(self) -> list[dict[str, Any]]:
+        """``classes.csv`` rows (class_idx, action, n_train, n_test, ranges, trainable) as dicts."""
+        import csv
+
+        path = self.root / "classes.csv"
+        if not path.is_file():
+            raise MissingInputError("classes.csv missing", path=path)
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        for row in rows:
+            row["class_idx"], row["n_train"], row["n_test"] = (int(row[k]) for k in ("class_idx", "n_train", "n_test"))
+            row["trainable"] = row["trainable"] == "true"
+        return rows
+
+    def score_problems(self, ranges: Any = None) -> Any:
+        """Rows of both split lists whose raw score lies outside its class's range (``score_range_problems``).
+
+        Scores are read from the ``.mat`` lists; samples are named through ``samples.csv``.
+        """
+        import polars as pl
+
+        manifest = pl.read_csv(self.root / "samples.csv")
+        names = {
+            (int(c), int(i)): sid for sid, c, i in manifest.select("sample_id", "class_idx", "sample_index").rows()
+        }
+        table = [
+            {"sample_id": names.get((int(c), int(i)), f"A{int(c):02d}/{int(i):03d}"), "class_idx": int(c),
+             "expert_score": float(score)}
+            for subset in ("train", "test")
+            for c, i, score in self.rows(subset)
+        ]  # fmt: skip
+        frame = pl.DataFrame(table, schema={"sample_id": pl.String, "class_idx": pl.Int64, "expert_score": pl.Float64})
+        return score_range_problems(frame, read_score_ranges(ranges))
+
     def score_ranges(self) -> dict[str, tuple[float, float]]:
         """``score_ranges.json``: action id and class number -> (min, max)."""
         data = json.loads((self.root / "score_ranges.json").read_text(encoding="utf-8"))
@@ -176,3 +345,25 @@ class FlexExport:
                         f"test row class {class_idx} index {index}: no train row of that class to compare to"
                     )
         return problems
+
+
+def flex21_to_ntu25(joints: np.ndarray) -> np.ndarray:
+    """(T, 21, 3) FLEX joints -> (T, 25, 3) NTU joints (:data:`NTU25_FROM_FLEX21`), in float64."""
+    weights = np.zeros((len(NTU25_FROM_FLEX21), FLEX_N_JOINTS), dtype=np.float64)
+    for k, sources in enumerate(NTU25_FROM_FLEX21):
+        for j, w in sources.items():
+            weights[k, j] = w
+    return np.einsum("kj,tjc->tkc", weights, np.asarray(joints, dtype=np.float64))
+
+
+def ntu_normalise(ntu: np.ndarray) -> np.ndarray:
+    """FLEX's skeleton normalisation, in float32: minus the hip (joint 0), over the hip-to-spine-mid length + 1e-6."""
+    data = np.asarray(ntu, dtype=np.float32)
+    centred = data - data[..., _NTU_HIP : _NTU_HIP + 1, :]
+    length = np.linalg.norm(centred[..., _NTU_SPINE_MID, :], axis=-1)[..., None, None]
+    return centred / (length + np.float32(_NTU_EPSILON))
+
+
+def flex_skeleton_tensor(joints: np.ndarray) -> np.ndarray:
+    """(T, 21, 3) joints -> FLEX's float32 (3, T, 25, 1) skeleton tensor."""
+    return np.ascontiguousarray(ntu_normalise(flex21_to_ntu25(joints)).transpose(2, 0, 1)[..., None])

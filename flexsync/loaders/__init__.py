@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["FlexPairDataset", "MultimodalWindowDataset", "SampleEntry", "Window"]
+__all__ = ["FlexPairDataset", "MultimodalWindowDataset", "SampleEntry", "Window", "pad_collate"]
 
 _WHERE = {
     "FlexPairDataset": "flexsync.loaders.flex_pair",
+    "pad_collate": "flexsync.loaders.collate",
     "SampleEntry": "flexsync.loaders.flex_pair",
     "MultimodalWindowDataset": "flexsync.loaders.windows",
     "Window": "flexsync.loaders.windows",

@@ -10,17 +10,29 @@ This dataset keeps its contract - ``Dataset(args, subset, transform)``, train it
   opened lazily in each worker;
 - draws exemplars from a generator seeded by ``(seed, epoch, index)``: the same pairs for any
   number of DataLoader workers and any run (call :meth:`FlexPairDataset.set_epoch` each epoch);
-- ``mode="compat"`` hands the transform a list of PIL images (what CoRe's video transforms
-  take); ``mode="fast"`` returns uint8 ``(T, H, W, 3)`` arrays and leaves normalisation to the
-  GPU (converting to float32 on the CPU costs more than reading).
+Modes (``args.mode``; docs/loaders.md):
 
-Item dicts carry ``video`` (first view), ``video2`` (second view; ``video3``... for more),
-``Skeleton`` float32 (T, 21, 3) metres (invalid joints 0, see ``Skeleton_valid``), ``EMG``
-float32 (T, 16) envelope at the clip instants (or the cleaned EMG of the repetition,
-``args.emg="clean"``, variable length), ``final_score`` (float), plus ``sample_id``,
-``class_idx``, ``video_valid`` (V, T), ``Skeleton_valid`` (T, 21) and ``EMG_valid`` (T,).
-FLEX's model-specific preprocessing (25-joint NTU remap, left/right EMG contribution) belongs
-in the model's input code, not here.
+- ``"compat"`` (default) and ``"fast"``, the native modes: item dicts carry ``video`` (first
+  view), ``video2`` (second view; ``video3``... for more), ``Skeleton`` float32 (T, 21, 3) metres
+  with invalid joints set to 0 and ``Skeleton_valid`` (T, 21) saying which, ``EMG`` float32 (T, 16)
+  envelope at the clip instants (or the cleaned EMG of the repetition, ``args.emg="clean"``,
+  variable length: batch it with :func:`flexsync.loaders.collate.pad_collate`), ``final_score``
+  (the score normalised by the action's range in the data, times ``score_range``), plus
+  ``sample_id``, ``class_idx``, ``video_valid`` (V, T) and ``EMG_valid`` (T,). Compat hands the
+  transform a list of PIL images (what CoRe's video transforms take); fast returns uint8
+  ``(T, H, W, 3)`` arrays and leaves normalisation to the GPU.
+- ``"flex"``: exactly what FLEX's ``SevenPair_Dataset`` returns on the export of the same split:
+  keys ``video``, ``video2`` (View-1 / View-2 of the side, PIL lists through the transform),
+  ``Skeleton`` float32 (3, T, 25, 1) (NTU-25, normalised FLEX's way, invalid joints interpolated as
+  the export does), ``EMG`` float32 (1, 2) (left / right shares of the main muscles) and
+  ``final_score`` normalised with the consumer's per-class ranges (FLEX's hard-coded table by
+  default, ``args.score_ranges`` for others); test items carry ``min(voter_number, n)`` distinct
+  exemplars as FLEX does. Skeleton and EMG are torch tensors when torch is installed (as in FLEX),
+  numpy arrays otherwise. Only the frames differ from FLEX's (they skip the JPEG round trip).
+
+``args.data_root`` is the store root, or an export folder (``STORE/export/flex``, what FLEX's
+config holds): the store is then its grandparent and the protocol and seed those of its
+``export.json`` unless ``args`` names them.
 """
 
 from __future__ import annotations
@@ -36,14 +48,16 @@ import numpy as np
 from flexsync.errors import InputFileError, MissingInputError
 from flexsync.splits.protocols import PROTOCOLS
 from flexsync.storage.chunk_reader import ZarrRowReader
-from flexsync.storage.store import Store
+from flexsync.storage.store import EXPORT_DIR, Store
 
-__all__ = ["DEFAULT_VIEWS", "MODES", "FlexPairDataset", "SampleEntry", "read_sample_clip"]
+__all__ = ["DEFAULT_VIEWS", "MODES", "NATIVE_MODES", "FlexPairDataset", "SampleEntry", "read_sample_clip"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_VIEWS: tuple[str, ...] = ("cam1", "cam2")
-MODES = ("compat", "fast")
+NATIVE_MODES = ("compat", "fast")
+MODES = (*NATIVE_MODES, "flex")
+_EXPORT_INFO = "export.json"  # flexsync.exports.flex.EXPORT_INFO_FILE
 _SUBSETS = {"train": 0, "test": 1}
 _EMG_KINDS = ("envelope", "clean")
 
@@ -89,11 +103,14 @@ class FlexPairDataset(_dataset_base()):
     args : namespace
         CoRe's arguments: ``data_root`` (the store root), ``class_idx`` (0 = all actions, else
         the ``class_idx`` of an action in the sample index), ``score_range`` (e.g. 100),
-        ``frame_length`` (must equal the store's, 103), ``voter_number``, ``seed``. Optional:
+        ``frame_length`` (must equal the store's, 103), ``voter_number``, ``seed``. ``data_root``
+        may also be an export folder of the store (module docstring). Optional:
         ``protocol`` (one of :data:`flexsync.splits.PROTOCOLS`; default "vanilla"), ``split_seed``
         (default: the only seed of that protocol in splits.parquet), ``views`` (default
         ``("cam1", "cam2")``; for ``cross_view`` the first two views of each side), ``mode``
-        ("compat" | "fast"; default "compat"), ``emg`` ("envelope" | "clean"; default "envelope").
+        ("compat" | "fast" | "flex"; default "compat"), ``emg`` ("envelope" | "clean"; default
+        "envelope"; native modes), ``score_ranges`` (flex mode: a CSV/JSON path or mapping of the
+        per-class ranges, :func:`flexsync.exports.score_ranges.read_score_ranges`; default FLEX's).
     subset : {"train", "test"}
     transform : callable or None
         Compat mode: called with a list of T PIL images per view. Fast mode: called with the
@@ -117,18 +134,26 @@ class FlexPairDataset(_dataset_base()):
         self.subset = subset
         self.transforms = transform
         self.data_root = Path(args.data_root)
-        self.store = Store(self.data_root)
+        store_root, export_info = _resolve_root(self.data_root)
+        self.store = Store(store_root)
         self.class_idx = int(args.class_idx)
         self.score_range = float(args.score_range)
         self.length = int(args.frame_length)
         self.voter_number = int(args.voter_number)
         self.seed = int(args.seed)
-        self.protocol = str(getattr(args, "protocol", None) or "vanilla")
+        self.protocol = str(getattr(args, "protocol", None) or export_info.get("protocol") or "vanilla")
         self.mode = str(getattr(args, "mode", None) or "compat")
         self.emg = str(getattr(args, "emg", None) or "envelope")
         requested_views = getattr(args, "views", None)
+        views_info = export_info.get("views") if export_info.get("protocol") == self.protocol else None
+        self._export_views: dict[str, list[str]] = views_info if isinstance(views_info, dict) else {}
         self._check_options()
-        self.split_seed, sides = self._read_split(getattr(args, "split_seed", None))
+        if self.mode == "flex" and getattr(args, "emg", None) not in (None, "envelope"):
+            raise ValueError(f"args.emg={args.emg!r} applies to the native modes; mode 'flex' gives FLEX's (1, 2) EMG")
+        split_seed = getattr(args, "split_seed", None)
+        if split_seed is None and export_info.get("protocol") == self.protocol:
+            split_seed = export_info.get("seed")
+        self.split_seed, sides = self._read_split(split_seed)
         entries = self._read_index(sides, None if requested_views is None else _check_views(requested_views))
         self.train_list: list[SampleEntry] = entries["train"]
         self.dataset: list[SampleEntry] = entries[subset]
@@ -143,6 +168,10 @@ class FlexPairDataset(_dataset_base()):
                 f"seed {self.split_seed}: exemplars cannot be drawn; choose another split or class_idx",
                 path=self.store.training_path("splits.parquet"),
             )
+        self.flex_ranges: dict[int, tuple[float, float]] | None = None
+        self._main_muscles: dict[str, tuple[str, ...]] = {}
+        if self.mode == "flex":
+            self._prepare_flex(getattr(args, "score_ranges", None))
         self.epoch = 0
         self._reader = ZarrRowReader(self.store.root)
         self._rows: dict[str, dict[str, int]] = {}
@@ -161,8 +190,9 @@ class FlexPairDataset(_dataset_base()):
         """|normalised score difference| of every pair (i < j) of train samples of the same action.
 
         Pairs are taken in train-list order within each action, actions in class order; scores
-        are normalised to ``score_range`` as in the items. This is what CoRe's ``Group_helper``
-        takes to build its regression-tree bins.
+        are normalised to ``score_range`` as in the items (flex mode: with the consumer's ranges,
+        as FLEX's ``delta``). This is what CoRe's ``Group_helper`` takes to build its regression-tree
+        bins.
         """
         out: list[float] = []
         for class_idx in sorted(self._train_by_class):
@@ -176,18 +206,21 @@ class FlexPairDataset(_dataset_base()):
 
         Train: one random same-action train sample other than itself (itself only if it is the
         action's only train sample). Test: ``voter_number`` same-action train samples other than
-        itself, distinct while there are enough, then drawn again. Seeded by
-        ``(seed, epoch, index, subset)``.
+        itself, distinct while there are enough, then drawn again. Flex mode follows FLEX instead
+        for test items: ``min(voter_number, n)`` distinct train samples of the action, its own train
+        copy included (cross_view). Seeded by ``(seed, epoch, index, subset)``.
         """
         if not 0 <= index < len(self.dataset):
             raise IndexError(f"index {index} out of range for {len(self.dataset)} {self.subset} samples")
         entry = self.dataset[index]
         rng = np.random.default_rng([self.seed, self.epoch, index, _SUBSETS[self.subset]])
+        same_action = self._train_by_class[entry.class_idx]
+        if self.mode == "flex" and self.subset == "test":
+            order = rng.permutation(len(same_action))
+            return [same_action[int(k)] for k in order[: self.voter_number]]
         # Never the sample itself (cross_view puts a sample on both sides), unless it is the only one.
         own = self._position_in_train.get(entry.sample_id)
-        candidates = [p for p in self._train_by_class[entry.class_idx] if p != own] or self._train_by_class[
-            entry.class_idx
-        ]
+        candidates = [p for p in same_action if p != own] or same_action
         if self.subset == "train":
             return [candidates[int(rng.integers(len(candidates)))]]
         order = rng.permutation(len(candidates))
@@ -208,6 +241,8 @@ class FlexPairDataset(_dataset_base()):
 
     def load_item(self, entry: SampleEntry) -> dict[str, Any]:
         """The item dict of one sample (see the module docstring for its keys)."""
+        if self.mode == "flex":
+            return self._load_flex_item(entry)
         row = self._row(entry)
         base = self._group(entry.recording)
         item: dict[str, Any] = {"sample_id": entry.sample_id, "class_idx": entry.class_idx}
@@ -233,7 +268,68 @@ class FlexPairDataset(_dataset_base()):
         item["final_score"] = self._score(entry)
         return item
 
+    def _load_flex_item(self, entry: SampleEntry) -> dict[str, Any]:
+        """FLEX's item dict: video, video2, Skeleton (3, T, 25, 1), EMG (1, 2), final_score."""
+        from flexsync.loaders.flex_inputs import flex_emg_shares, flex_skeleton
+
+        row = self._row(entry)
+        base = self._group(entry.recording)
+        item: dict[str, Any] = {}
+        for key, view in zip(("video", "video2"), entry.views[:2], strict=True):
+            clip = np.empty(self._reader.info(f"{base}/video/{view}").row_shape, dtype=np.uint8)
+            read_sample_clip(self._reader, base, row, view, out=clip)
+            item[key] = self._transform(clip)
+        pose = self._reader.read_cached(f"{base}/pose")[row]
+        pose_valid = self._reader.read_cached(f"{base}/pose_valid")[row]
+        item["Skeleton"] = _tensor(flex_skeleton(pose, pose_valid))
+        offsets = self._reader.read_cached(f"{base}/emg_offsets")
+        emg = self._reader.read_rows(f"{base}/emg", int(offsets[row]), int(offsets[row + 1]))
+        channels = list(self._reader.group_attrs(base).get("emg_channel_names", []))
+        try:
+            shares = flex_emg_shares(emg, channels, self._main_muscles[entry.action], entry.class_idx)
+        except ValueError as error:
+            raise InputFileError(
+                f"sample {entry.sample_id}: {error}", path=self.store.samples_path(entry.recording)
+            ) from None
+        item["EMG"] = _tensor(shares)
+        item["final_score"] = self._score(entry)
+        return item
+
+    def _prepare_flex(self, score_ranges: Any) -> None:
+        """Flex mode: the consumer's score ranges (checked against every score) and the actions' main muscles."""
+        import polars as pl
+
+        from flexsync.exports.score_ranges import describe_problems, read_score_ranges, score_range_problems
+        from flexsync.fkg.catalogue import default_fkg
+
+        self.flex_ranges = read_score_ranges(score_ranges)
+        entries = self.train_list + (self.dataset if self.subset == "test" else [])
+        for entry in entries:
+            if len(entry.views) < 2:
+                raise InputFileError(
+                    f"sample {entry.sample_id}: mode 'flex' reads two views (FLEX's View-1 and View-2), "
+                    f"this side has {list(entry.views)}",
+                    path=self.store.training_path("splits.parquet"),
+                )
+        scores = pl.DataFrame(
+            [(e.sample_id, e.class_idx, e.expert_score) for e in entries],
+            schema={"sample_id": pl.String, "class_idx": pl.Int64, "expert_score": pl.Float64},
+            orient="row",
+        )
+        problems = score_range_problems(scores, self.flex_ranges)
+        if problems.height:
+            raise InputFileError(
+                f"{describe_problems(problems)}; FLEX's normalisation would put their labels outside "
+                f"[0, {self.score_range:g}] (pass args.score_ranges)",
+                path=self.store.training_path("sample_index.parquet"),
+            )
+        fkg = default_fkg()
+        self._main_muscles = {e.action: tuple(fkg.action(e.action).main_muscles) for e in entries}
+
     def _score(self, entry: SampleEntry) -> float:
+        if self.flex_ranges is not None:
+            lo, hi = self.flex_ranges[entry.class_idx]
+            return float((entry.expert_score - lo) / (hi - lo) * self.score_range)
         return float(entry.score_norm * self.score_range)
 
     def _transform(self, clip: np.ndarray) -> Any:
@@ -351,7 +447,7 @@ class FlexPairDataset(_dataset_base()):
                 side_views = members.get(row["sample_id"])
                 if side_views is None:
                     continue
-                views = self._views_for(side_views, requested)
+                views = self._views_for(side_views, requested, self._export_views.get(side))
                 if isinstance(views, str):
                     problems.append(f"{row['sample_id']} ({side}): {views}")
                     continue
@@ -375,8 +471,16 @@ class FlexPairDataset(_dataset_base()):
             raise InputFileError("; ".join(problems[:10]), path=self.store.training_path("splits.parquet"))
         return out
 
-    def _views_for(self, side_views: tuple[str, ...], requested: tuple[str, ...] | None) -> tuple[str, ...] | str:
-        """Views to read for a sample: the requested ones if the side has them, else a problem text."""
+    def _views_for(
+        self, side_views: tuple[str, ...], requested: tuple[str, ...] | None, exported: Sequence[str] | None = None
+    ) -> tuple[str, ...] | str:
+        """Views to read for a sample: the requested ones if the side has them, else a problem text.
+
+        Default: the export's View-1 and View-2 when ``data_root`` is an export, else cam1 and cam2
+        (cross_view: the side's first two views).
+        """
+        if requested is None and exported:
+            requested = tuple(exported[:2])
         if requested is None:
             if self.protocol == "cross_view":
                 return side_views[:2]
@@ -385,6 +489,42 @@ class FlexPairDataset(_dataset_base()):
         if missing:
             return f"view(s) {', '.join(missing)} not on this side of the split (has {list(side_views)})"
         return tuple(requested)
+
+
+def _resolve_root(data_root: Path) -> tuple[Path, dict[str, Any]]:
+    """(store root, export.json content or {}): an export folder ``STORE/export/NAME`` maps to ``STORE``."""
+    info_path = data_root / _EXPORT_INFO
+    if not info_path.is_file():
+        return data_root, {}
+    if data_root.parent.name != EXPORT_DIR:
+        raise InputFileError(
+            f"an export folder, but not inside a store's {EXPORT_DIR}/ folder: pass the store root as args.data_root",
+            path=data_root,
+        )
+    import json
+
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise InputFileError(f"unreadable export description: {error}", path=info_path) from None
+    info = info if isinstance(info, dict) else {}
+    logger.info(
+        "data_root %s is an export (%s seed %s): reading the store %s",
+        data_root,
+        info.get("protocol"),
+        info.get("seed"),
+        data_root.parent.parent,
+    )
+    return data_root.parent.parent, info
+
+
+def _tensor(array: np.ndarray) -> Any:
+    """A float32 torch tensor (what FLEX's dataset returns) when torch is installed, else the array."""
+    try:
+        import torch
+    except ImportError:
+        return array
+    return torch.from_numpy(array)
 
 
 def _check_views(views: Sequence[str]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from flexsync.skeleton import joint_index
 from flexsync.synth.motion_activation import PHASE_CODE, effort_from_activation, muscle_activation
 from flexsync.synth.motion_body import body_joints
 from flexsync.synth.motion_families import MotionSpec, Track, motion_spec
+from flexsync.synth.scores import error_probability, errors_in_range
 from flexsync.synth.subjects import Subject
 
 __all__ = ["DEFAULT_RATE_HZ", "PhaseSpan", "RepetitionTruth", "SetMotion", "simulate_set"]
@@ -120,6 +121,7 @@ def simulate_set(
     lead_out_s: float = 2.5,
     rate_hz: float = DEFAULT_RATE_HZ,
     forced_errors: Mapping[int, Iterable[str]] | None = None,
+    score_range: tuple[float, float] | None = None,
 ) -> SetMotion:
     """Simulate one set of ``n_reps`` repetitions of ``action_id`` by ``subject``.
 
@@ -132,6 +134,10 @@ def simulate_set(
     forced_errors
         ``{rep index (1-based): error ids}``: those repetitions get exactly these errors (an
         empty list makes a clean rep); the others draw errors from the subject's error rate.
+    score_range
+        ``(min, max)`` of the action's scores (FLEX's class range): the subject's error rate is
+        scaled into it and each drawn error set is moved to the nearest one scoring inside it
+        (:mod:`flexsync.synth.scores`). None: each error type has probability ``error_rate``.
 
     Raises
     ------
@@ -148,7 +154,8 @@ def simulate_set(
         raise ValueError(f"lead_in_s and lead_out_s must be >= 0, got {lead_in_s} and {lead_out_s}")
     action = fkg.action(action_id)
     spec = motion_spec(action.id, action.family)
-    plans = _plan_reps(action, subject, spec, n_reps, rng, _check_forced(action, n_reps, forced_errors))
+    forced = _check_forced(action, n_reps, forced_errors)
+    plans = _plan_reps(action, subject, spec, n_reps, rng, forced, score_range)
     reps, segments = _timeline(action, plans, lead_in_s, lead_out_s)
     n = int(np.floor((reps[-1].end_s + lead_out_s) * rate_hz + 1e-9)) + 1
     t = np.arange(n) / rate_hz
@@ -201,9 +208,11 @@ def _plan_reps(
     n_reps: int,
     rng: np.random.Generator,
     forced: dict[int, frozenset[str]],
+    score_range: tuple[float, float] | None = None,
 ) -> list[_RepPlan]:
     """Durations, depth and errors per repetition (same rng draws whatever the outcome)."""
     errors = action.errors
+    weights = tuple(e.weight for e in errors)
     first = _movement_order(action)[0]
     plans = []
     for i in range(1, n_reps + 1):
@@ -211,11 +220,16 @@ def _plan_reps(
         severity = rng.uniform(0.75, 1.0, len(errors))
         jitter = rng.normal(0.0, 1.0, 3)
         prep_s = float(rng.uniform(*_PREP_RANGE_S))
-        p_error = min(0.95, subject.error_rate * (1.0 + 0.03 * (i - 1)))  # fatigue: more errors late
+        rate = subject.error_rate * (1.0 + 0.03 * (i - 1))  # fatigue: more errors late
         if i in forced:
             chosen = [(e, 1.0) for e in errors if e.id in forced[i]]
-        else:
+        elif score_range is None:
+            p_error = min(0.95, rate)
             chosen = [(e, float(sev)) for e, d, sev in zip(errors, draws, severity, strict=True) if d < p_error]
+        else:
+            p_error = min(0.95, error_probability(rate, score_range))
+            mask = errors_in_range(weights, draws, p_error, score_range)
+            chosen = [(e, float(sev)) for e, m, sev in zip(errors, mask, severity, strict=True) if m]
         effect = {e.kinematic_effect: sev for e, sev in chosen if e.kinematic_effect}
         ecc = spec.eccentric_s * subject.tempo_factor * (1.0 + 0.02 * (i - 1)) * np.exp(0.06 * jitter[0])
         con = spec.concentric_s * subject.tempo_factor * (1.0 + 0.035 * (i - 1)) * np.exp(0.06 * jitter[1])

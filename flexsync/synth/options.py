@@ -12,9 +12,10 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["MAX_CINEMA_CAMERAS", "MAX_EMG_DEVICES", "SynthOptions"]
+__all__ = ["ALL_ACTIONS", "MAX_CINEMA_CAMERAS", "MAX_EMG_DEVICES", "PRESETS", "SynthOptions", "preset_options"]
 
 _ACTION_ID = re.compile(r"^A(\d{2})$")
+ALL_ACTIONS = tuple(f"A{i:02d}" for i in range(1, 21))
 _EMG_BAND_TOP_HZ = 450.0  # flexsync.synth.emg_synth band edge: the EMG rate must exceed twice it
 
 
@@ -224,3 +225,48 @@ def _timing_problems(o: SynthOptions) -> list[str]:
             "event fires 1.2 s before the end and must come after the last repetition"
         )
     return problems
+
+
+# Named option sets (``flexsync synth --preset NAME``); explicit options override them.
+PRESETS: dict[str, dict[str, Any]] = {
+    # Every FLEX class with the fewest samples that keep every split protocol and every class
+    # trainable by FLEX's code: 3 subjects (one per skill level) x 20 actions x 1 repetition gives
+    # 3 samples per class, so vanilla / cross_subject / cross_skill put 2 on train and 1 on test
+    # (FLEX's Group_helper needs 2 train samples per class). Small frames, cinema at 30 fps with a
+    # full-interval exposure (the phone keeps 30 fps: at 15 fps its flash timing misses the 4 ms
+    # video residual limit), short lead-in/out: about 0.6 s per recording on one core.
+    "flex-mini": {
+        "subjects": 3,
+        "actions": ALL_ACTIONS,
+        "takes": 1,
+        "repetitions": 1,
+        "width": 160,
+        "height": 90,
+        "phone_width": 90,
+        "phone_height": 160,
+        "cinema_rate_hz": 30.0,
+        "cinema_exposure_s": 1.0 / 30.0,
+        "max_start_spread_s": 0.5,
+        "lead_in_s": 1.6,
+        "lead_out_s": 1.4,
+    },
+}
+
+
+def preset_options(name: str, **overrides: Any) -> SynthOptions:
+    """The options of preset ``name`` with ``overrides`` applied; ``extra["preset"]`` records the name.
+
+    Raises
+    ------
+    ValueError
+        Unknown preset or option name, or invalid values (as :class:`SynthOptions`).
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown synth preset {name!r}; presets: {', '.join(sorted(PRESETS))}")
+    known = {f.name for f in fields(SynthOptions)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown synth option(s) {', '.join(unknown)} for preset {name!r}")
+    values = {**PRESETS[name], **overrides}
+    values["extra"] = {"preset": name, **dict(values.get("extra") or {})}
+    return SynthOptions(**values)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flexsync.exports.score_ranges import flex_score_ranges
 from flexsync.fkg.catalogue import FitnessKnowledgeGraph
 from flexsync.fkg.scoring import fkg_score
 from flexsync.raw.layout import ANNOTATIONS_FILE, CALIBRATION_FILE, RECORDINGS_DIR, TRUTH_FILE
@@ -50,9 +51,11 @@ from flexsync.synth.video_writer import Mp4Writer
 __all__ = [
     "EXTRA_EMG_MUSCLES",
     "RecordingPlan",
+    "action_score_range",
     "cinema_views",
     "emg_stream_names",
     "generate_recording",
+    "planned_motion",
     "recording_key",
 ]
 
@@ -65,6 +68,15 @@ EXTRA_EMG_MUSCLES = 4  # an extra EMG device records the action's first 4 emg_mu
 _DEVICE_STREAM_TAGS = {"rig": 1, "video": 2, "emg": 3}
 LED_POSITION_LAB = np.array([0.95, -0.35, 1.25])  # on a stand beside the subject, seen by every camera
 EMG_START = "2026-01-05T10:00:00"  # fixed, so files are byte-identical across runs
+
+
+def action_score_range(action_id: str) -> tuple[float, float]:
+    """(min, max) the scores of ``action_id`` are drawn in: FLEX's range of its class (A07 -> class 7).
+
+    FLEX's training code normalises each class with these hard-coded ranges
+    (``flexsync/exports/flex_score_ranges.csv``); generating inside them keeps its labels in [0, 100].
+    """
+    return flex_score_ranges()[int(action_id[1:])]
 
 
 def recording_key(subject_id: str, action_id: str, take: int) -> str:
@@ -107,6 +119,32 @@ class RecordingPlan:
         neither shift nor repeat those of ``rng()``."""
         sequence = np.random.SeedSequence(self._entropy(), spawn_key=(_DEVICE_STREAM_TAGS[what], index))
         return np.random.default_rng(sequence)
+
+
+def _simulate(
+    plan: RecordingPlan, fkg: FitnessKnowledgeGraph, options: SynthOptions, rng: np.random.Generator
+) -> SetMotion:
+    """The recording's motion: the first draws of its generator (the devices draw after it)."""
+    return simulate_set(
+        fkg,
+        plan.action_id,
+        plan.subject,
+        n_reps=options.repetitions,
+        rng=rng,
+        lead_in_s=options.lead_in_s,
+        lead_out_s=options.lead_out_s,
+        score_range=action_score_range(plan.action_id),
+    )
+
+
+def planned_motion(plan: RecordingPlan, fkg: FitnessKnowledgeGraph, options: SynthOptions) -> SetMotion:
+    """The motion :func:`generate_recording` simulates for ``plan`` (same draws), without writing anything.
+
+    Its ``repetitions`` carry the errors the annotations will list; the annotated score of a
+    repetition is ``round(fkg_score(fkg, action, errors), 2)``. Cheap (no rendering): tests and
+    tools use it to know a dataset's labels before generating it.
+    """
+    return _simulate(plan, fkg, options, plan.rng())
 
 
 def _sha256(path: Path) -> str:
@@ -172,15 +210,7 @@ def generate_recording(
     for sub in ("video", "mocap", "emg", "physio"):
         (work / sub).mkdir(parents=True)
 
-    motion = simulate_set(
-        fkg,
-        plan.action_id,
-        plan.subject,
-        n_reps=options.repetitions,
-        rng=rng,
-        lead_in_s=options.lead_in_s,
-        lead_out_s=options.lead_out_s,
-    )
+    motion = _simulate(plan, fkg, options, rng)
     end_true = float(motion.t_s[-1])
     events_true = [options.max_start_spread_s + 0.4 + float(rng.uniform(0.0, 0.2)), end_true - 1.2]
     windows = _sync_windows(events_true, options.sync_pulse_s)

@@ -15,16 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from samples_factory import EMG_RATE_HZ, finish_sample_index, write_samples_group
 
+from flexsync.exports.score_ranges import flex_score_ranges
 from flexsync.fkg.catalogue import default_fkg
-from flexsync.skeleton import JOINT_NAMES
 from flexsync.storage import Store
-from flexsync.storage.zarr_io import write_array
 
 VIEWS = ("cam1", "cam2", "cam3", "cam4", "phone")
 T = 103
 HEIGHT, WIDTH = 48, 64
-EMG_RATE_HZ = 2000.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,7 @@ def build_samples_store(
     store = Store(store_root)
     rng = np.random.default_rng(seed)
     fkg = default_fkg()
+    ranges = flex_score_ranges()  # scores inside FLEX's class ranges, as the generator draws them
     rows = []
     sample_number = 0
     for spec in recordings:
@@ -95,36 +95,20 @@ def build_samples_store(
         t = np.stack([np.linspace(a, a + 2.5, T) for a in t0])
         emg_t = np.concatenate([t0[r] + np.arange(lengths[r]) / EMG_RATE_HZ for r in range(spec.n_reps)])
 
-        attrs = {
-            "flexsync_samples": 1,
-            "recording": spec.key,
-            "frame_length": T,
-            "views": list(views),
-            "height": HEIGHT,
-            "width": WIDTH,
-            "joint_names": list(JOINT_NAMES),
-            "emg_channel_names": channels,
-            "emg_rate_hz": EMG_RATE_HZ,
-            "sample_ids": sample_ids,
-            "status": "complete",
-        }
-        with store.publish_samples(spec.key) as unit:
-            group = unit.open_zarr(attrs)
-            R = spec.n_reps
-            write_array(group, "t", t)
-            for view in views:
-                write_array(group, f"video/{view}", video[view], chunks=(1, T, HEIGHT, WIDTH, 3), zstd_level=1)
-            write_array(group, "video_index", np.tile(np.arange(T, dtype=np.int32), (R, len(views), 1)))
-            write_array(group, "video_valid", np.ones((R, len(views), T), dtype=bool))
-            write_array(group, "pose", pose)
-            write_array(group, "pose_valid", pose_valid)
-            write_array(group, "emg_envelope", np.abs(rng.normal(size=(R, T, 16))).astype(np.float32))
-            write_array(group, "emg_envelope_valid", np.ones((R, T), dtype=bool))
-            write_array(group, "emg", emg)
-            write_array(group, "emg_offsets", offsets)
-            write_array(group, "emg_t", emg_t)
-            write_array(group, "physio", np.full((R, T, 2), 70.0, dtype=np.float32))
-            write_array(group, "physio_valid", np.ones((R, T), dtype=bool))
+        write_samples_group(
+            store,
+            spec.key,
+            sample_ids=sample_ids,
+            t=t,
+            video=video,
+            pose=pose,
+            pose_valid=pose_valid,
+            emg=emg,
+            emg_offsets=offsets,
+            emg_t=emg_t,
+            emg_channels=channels,
+            rng=rng,
+        )
 
         for r, sid in enumerate(sample_ids):
             rows.append(
@@ -139,21 +123,10 @@ def build_samples_store(
                     "rep_index": r + 1,
                     "t_start_s": float(t[r, 0]),
                     "t_end_s": float(t[r, -1]),
-                    "expert_score": float(np.round(rng.uniform(40.0, 100.0), 2)),
+                    "expert_score": float(np.round(rng.uniform(*ranges[int(spec.action[1:])]), 2)),
                 }
             )
             sample_number += 1
-    index = pl.DataFrame(rows).with_columns(pl.col("class_idx", "take", "rep_index").cast(pl.Int32))
-    index = index.sort("recording", "rep_index")
-    index = index.with_columns(
-        pl.int_range(1, pl.len() + 1).over("action").cast(pl.Int32).alias("action_sample_index"),
-        pl.col("expert_score").min().over("action").alias("score_min"),
-        pl.col("expert_score").max().over("action").alias("score_max"),
-    ).with_columns(
-        pl.when(pl.col("score_max") > pl.col("score_min"))
-        .then((pl.col("expert_score") - pl.col("score_min")) / (pl.col("score_max") - pl.col("score_min")))
-        .otherwise(0.5)
-        .alias("score_norm")
-    )
+    index = finish_sample_index(rows)
     store.write_parquet(store.training_path("sample_index.parquet"), index)
     return index

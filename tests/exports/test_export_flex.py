@@ -11,7 +11,14 @@ import scipy.io
 from flex_samples_factory import HEIGHT, WIDTH, RecordingSpec, T, build_samples_store
 
 from flexsync.errors import InputFileError, MissingInputError
-from flexsync.exports import FLEX_EMG_PICKS, FlexExport, cross_view_index_offset, emg_column_order, export_flex
+from flexsync.exports import (
+    FLEX_EMG_PICKS,
+    FlexExport,
+    cross_view_index_offset,
+    emg_column_order,
+    export_flex,
+    flex_score_ranges,
+)
 from flexsync.fkg.catalogue import default_fkg
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.splits import make_splits
@@ -70,8 +77,8 @@ def test_every_row_has_its_files_like_the_flex_loader_needs(vanilla) -> None:
     assert flex.missing_files(views=(1, 2, 3, 4, 5)) == []
     n_rows = len(flex.rows("train")) + len(flex.rows("test"))
     assert n_rows == result.n_folders == 11
-    # 103 JPEGs per view, 5 views, plus skeleton and EMG per row; 2 mats, 3 JSON/CSV side files
-    assert result.n_files == n_rows * (5 * T + 2) + 2 + 3
+    # 103 JPEGs per view, 5 views, plus skeleton and EMG per row; 2 mats, 5 JSON/CSV side files
+    assert result.n_files == n_rows * (5 * T + 2) + 2 + 5
     assert sum(1 for _ in (result.out / "A01").rglob("*.JPG")) == 4 * 5 * T  # A01: 2 recordings x 2 repetitions
 
 
@@ -159,14 +166,17 @@ def test_emg_column_order_per_class_group() -> None:
         emg_column_order(1, names, ("zz", "a"))
 
 
-def test_score_ranges_cover_scores_and_side_files(vanilla) -> None:
+def test_score_ranges_are_the_consumers_and_cover_scores_and_side_files(vanilla) -> None:
     result, flex, index = vanilla
     ranges = flex.score_ranges()
-    for action, class_idx, score_min, score_max in index.select("action", "class_idx", "score_min", "score_max").rows():
-        assert ranges[action] == ranges[str(class_idx)] == (score_min, score_max)
+    flex_table = flex_score_ranges()
+    assert sorted(k for k in ranges if k.isdigit()) == ["1", "3", "7", "8"]  # the classes with data
+    for action, class_idx in index.select("action", "class_idx").unique().rows():
+        assert ranges[action] == ranges[str(class_idx)] == flex_table[class_idx]
     for class_f, _, score in flex.rows("train") + flex.rows("test"):
         lo, hi = ranges[str(int(class_f))]
         assert lo <= score <= hi
+        assert 0 <= (score - lo) / (hi - lo) * 100 <= 100  # FLEX's label
     manifest = pl.read_csv(result.out / "samples.csv")
     assert manifest.height == 11 and set(manifest.get_column("views").to_list()) == {"|".join(VIEWS)}
     columns = (result.out / "EMG/columns.json").read_text()

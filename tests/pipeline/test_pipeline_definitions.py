@@ -53,6 +53,7 @@ CHECKS = {
     ("sample_index", "annotations_in_fkg"): True,
     ("sample_index", "scores_match_fkg"): False,
     ("splits", "split_promises"): True,
+    ("flex_export", "scores_in_consumer_ranges"): True,
 }
 
 
