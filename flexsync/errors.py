@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["FlexsyncError", "InputFileError", "ManifestError", "MissingInputError", "UnsafePathError"]
+__all__ = [
+    "FlexsyncError",
+    "InputFileError",
+    "ManifestError",
+    "MissingInputError",
+    "StoreWriteError",
+    "UnsafePathError",
+]
 
 
 class FlexsyncError(Exception):
@@ -55,3 +62,15 @@ class ManifestError(InputFileError):
 
 class UnsafePathError(InputFileError, PermissionError):
     """A path named in a manifest would escape the raw root."""
+
+
+class StoreWriteError(FlexsyncError, OSError):
+    """The store cannot take the bytes (disk full, file-size limit, read-only): names what was being written."""
+
+    def __init__(self, target: Path | str, cause: OSError) -> None:
+        self.target = Path(target)
+        reason = cause.strerror or str(cause)
+        super().__init__(cause.errno, f"cannot write {self.target}: {reason}; nothing was replaced there")
+
+    def __str__(self) -> str:
+        return str(self.strerror)

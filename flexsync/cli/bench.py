@@ -1,4 +1,4 @@
-"""``flexsync bench ingest|sync|loader``: benchmarks that print figures measured in one run."""
+"""``flexsync bench ingest|sync|loader|faults``: benchmarks that print figures measured in one run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flexsync.cli.app import app, bench_app
 from flexsync.cli.options import JsonOpt, StoreOpt
 from flexsync.cli.output import report, status
 
-__all__ = ["bench_ingest", "bench_loader", "bench_sync"]
+__all__ = ["bench_faults", "bench_ingest", "bench_loader", "bench_sync"]
 
 app.add_typer(bench_app, name="bench")
 
@@ -66,4 +66,23 @@ def bench_loader(
     from flexsync.storage import Store
 
     result = run_loader_benchmark(Store(config.store_root(store)), n_clips=clips)
+    report(result["summary"], result, json_out)
+
+
+@bench_app.command("faults")
+def bench_faults(
+    json_out: JsonOpt = None,
+    cases: Annotated[int | None, typer.Option(help="Corpus cases to run (a seeded sample; default all)")] = None,
+    kills: Annotated[int, typer.Option(help="SIGKILLs of `flexsync run` in the crash test")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the case sample and of the kill delays")] = 0,
+) -> None:
+    """Fault corpus and crash test: errors, losses, reruns.
+
+    Damages generated recordings (docs/faults.md), kills `flexsync run` at random points and reruns,
+    all in a temporary folder.
+    """
+    from flexsync.bench.faults import run_fault_bench
+
+    status(f"fault corpus and {kills} kills of flexsync run (several minutes)...", json_out)
+    result = run_fault_bench(n_kills=kills, seed=seed, n_cases=cases, status=lambda line: status(line, json_out))
     report(result["summary"], result, json_out)

@@ -17,6 +17,7 @@ import zarr
 from flexsync import __version__
 from flexsync.config import PipelineSettings
 from flexsync.errors import FlexsyncError
+from flexsync.ingest.annotations import check_annotations
 from flexsync.ingest.checks import RECORDING_CHECKS, outcome
 from flexsync.ingest.clocks import read_clock_models
 from flexsync.ingest.recording import RawRecording
@@ -69,11 +70,15 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
     ------
     PublishRefusedError
         If the Zarr layout or a table fails validation; the previously published unit (if any) is untouched.
+    InputFileError
+        If the annotations do not fit the annotated view (checked before anything is built).
     """
     key = recording.key
     manifest = recording.manifest
     models = read_clock_models(store, key)
     staged = {name: read_staged(store, key, name) for name in manifest.streams}
+    # Bad annotations fail here, before the unit is built, so they never replace a good publication.
+    repetitions = check_annotations(recording, {name: s.summary.n_samples for name, s in staged.items()})
     times = {name: _aligned_times(s, models[name]) for name, s in staged.items()}
     grid_t = _grid(times, settings)
 
@@ -111,7 +116,7 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
             + ("the aligned group conforms to the Zarr layout contract" if not problems else "; ".join(problems[:10])),
             problems=problems[:50],
         )
-        tables, table_rows = _write_tables(recording, unit, staged, grid_t)
+        tables, table_rows = _write_tables(recording, unit, staged, grid_t, len(repetitions))
         checks = [layout, tables]
         if not all(c.passed for c in checks):
             raise PublishRefusedError(key, checks)  # leaves the unit uncommitted
@@ -226,12 +231,11 @@ def _side_by_side(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
 
 
 def _write_tables(
-    recording: RawRecording, unit: UnitWriter, staged: dict[str, StagedStream], grid_t: np.ndarray
+    recording: RawRecording, unit: UnitWriter, staged: dict[str, StagedStream], grid_t: np.ndarray, n_repetitions: int
 ) -> tuple[CheckOutcome, dict[str, int]]:
     """Validate and add the recording's own tables to the unit; the outcome names every table that failed."""
     key = recording.key
     manifest = recording.manifest
-    annotations = recording.annotations or {}
     recordings = [
         {
             "recording": key,
@@ -241,7 +245,7 @@ def _write_tables(
             "reference_stream": manifest.reference_stream,
             "n_streams": len(staged),
             "duration_s": float(grid_t[-1] - grid_t[0]),
-            "n_repetitions": len(annotations.get("repetitions", [])),
+            "n_repetitions": n_repetitions,
             "code_version": __version__,
         }
     ]

@@ -265,6 +265,10 @@ def gate_stream(
     return StreamGate(name, model.method, quality, limit, confidence, ok, reason)
 
 
+def _with_file(reason: str, file: str | None) -> str:
+    return reason if file is None else f"{reason}; sync events read from {file}"
+
+
 def _or_zero(value: float | None) -> float:
     return 0.0 if value is None else value
 
@@ -274,10 +278,20 @@ def residual_outcome(
     gates: Sequence[StreamGate],
     sources: Mapping[str, ClockSource],
     fallback: Mapping[str, FallbackDecision],
+    sync_files: Mapping[str, str] | None = None,
+    eventless_reference: str | None = None,
 ) -> CheckOutcome:
-    """The blocking ``clock_residuals`` check of a recording from its streams' gate verdicts."""
+    """The blocking ``clock_residuals`` check of a recording from its streams' gate verdicts.
+
+    ``sync_files`` (stream -> the raw file its sync events come from) lets a failure name the file
+    to look at, not only the stream; ``eventless_reference`` names the reference stream when it has
+    no sync event at all (then no stream can be placed by events, and that is the cause to report).
+    """
+    files = sync_files or {}
     failures = [
-        (g.quality_s if not math.isnan(g.quality_s) else math.inf, g.stream, g.reason) for g in gates if not g.ok
+        (g.quality_s if not math.isnan(g.quality_s) else math.inf, g.stream, _with_file(g.reason, files.get(g.stream)))
+        for g in gates
+        if not g.ok
     ]
     used = [name for name, source in sources.items() if source is ClockSource.MOTION]
     confirmed = [name for name, d in fallback.items() if d.reason is FallbackReason.CONFIRMED_BY_MOTION]
@@ -287,6 +301,14 @@ def residual_outcome(
     if failures:
         worst = max(failures)
         text = f"recording {key}: {len(failures)} stream(s) not aligned well enough; worst {worst[1]} ({worst[2]})"
+        others = [f"{stream} ({reason})" for _, stream, reason in sorted(failures, reverse=True)[1:]]
+        text += f"; also {', '.join(others)}" if others else ""
+        if eventless_reference is not None:
+            where = f" in {files[eventless_reference]}" if eventless_reference in files else ""
+            text = (
+                f"recording {key}: the reference stream {eventless_reference} has no sync event{where}, so no "
+                f"stream could be aligned by events; {len(failures)} stream(s) failed"
+            )
     else:
         text = f"recording {key}: every stream within its residual threshold"
     return outcome(

@@ -8,7 +8,6 @@ of the same label (NaN when the reference has none).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -62,7 +61,7 @@ def sync_event_rows(fit: ClockFit) -> list[dict[str, Any]]:
                     "source": event.source,
                     "t_device_s": event.t_device_s,
                     "t_ref_s": t_ref,
-                    "residual_s": t_ref - target if target is not None else math.nan,
+                    "residual_s": t_ref - target if target is not None else None,
                     "uncertainty_s": event.uncertainty_s,
                 }
             )

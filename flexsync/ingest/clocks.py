@@ -129,8 +129,15 @@ def fit_clocks(recording: RawRecording, staged: Mapping[str, Staged], settings: 
             device_last_s=summary.t_device_last_s,
         )
     fallback = {name: c.fallback for name, c in choices.items() if c.fallback is not None}
+    entries = recording.manifest.streams
+    sync_files = {name: entries[name].events_file or entries[name].file for name in streams if name in entries}
     check = residual_outcome(
-        key, [s.gate for s in streams.values()], {n: s.source for n, s in streams.items()}, fallback
+        key,
+        [s.gate for s in streams.values()],
+        {n: s.source for n, s in streams.items()},
+        fallback,
+        sync_files,
+        eventless_reference=None if ref.summary.sync_events or ref_name in declared else ref_name,
     )
     warnings = [f"{name}: {note}" for name, model in models.items() for note in model.notes]
     warnings += [w for choice in choices.values() for w in choice.warnings]

@@ -167,15 +167,19 @@ class SyncEventsTable(_Base):
     source: str = pa.Field(isin=EVENT_SOURCES)
     t_device_s: pl.Float64
     t_ref_s: pl.Float64
-    residual_s: pl.Float64
+    residual_s: pl.Float64 = pa.Field(nullable=True)  # null: the reference has no event of this label
     uncertainty_s: pl.Float64 = pa.Field(ge=0)
 
     class Config:
         unique = ("recording", "stream", "event")
 
-    @pa.check("t_device_s", "t_ref_s", "residual_s", "uncertainty_s", name="finite")
+    @pa.check("t_device_s", "t_ref_s", "uncertainty_s", name="finite")
     def _finite_values(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return _finite(data)
+
+    @pa.check("residual_s", name="finite or null")
+    def _finite_residual(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_finite().fill_null(True))
 
 
 class DroppedFramesTable(_Base):

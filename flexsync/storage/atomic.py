@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from flexsync.errors import StoreWriteError
+
 __all__ = [
     "LinkStats",
     "atomic_directory",
@@ -167,6 +169,10 @@ def atomic_directory(final: Path | str, *, work_dir: Path | None = None, prefix:
     try:
         yield tmp
         _replace_directory(tmp, final)
+    except OSError as error:
+        _remove(tmp)
+        _raise_if_store_full(error, final)
+        raise
     except BaseException:
         _remove(tmp)
         raise
@@ -199,8 +205,21 @@ def atomic_file(final: Path | str, *, work_dir: Path | None = None) -> Iterator[
         if not target.is_file():
             raise FileNotFoundError(f"atomic write of {final}: nothing was written to the temporary file {target}")
         os.replace(target, final)
+    except OSError as error:
+        _raise_if_store_full(error, final)
+        raise
     finally:
         _remove(holder)
+
+
+# Errors that say the store cannot take the bytes, whatever was being written.
+_STORE_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS})
+
+
+def _raise_if_store_full(error: OSError, final: Path) -> None:
+    """Raise a full or read-only store's error as a StoreWriteError naming ``final``; return on any other."""
+    if not isinstance(error, StoreWriteError) and error.errno in _STORE_FULL:
+        raise StoreWriteError(final, error) from error
 
 
 def link_or_copy_tree(src: Path | str, dst: Path | str) -> LinkStats:

@@ -285,7 +285,7 @@ def test_declared_clock_replaces_the_fit_and_ignores_latency() -> None:
     # reference has no "middle" event, so its residual is unknown (NaN in the table, null in the report).
     (emg_row,) = [r for r in sync_event_rows(fit) if r["stream"] == "emg"]
     assert emg_row["t_ref_s"] == pytest.approx(0.25 + (1 + 12e-6) * 9.0, abs=1e-12)
-    assert math.isnan(emg_row["residual_s"])
+    assert emg_row["residual_s"] is None
     assert [r["method"] for r in clock_model_rows(fit)] == ["identity", "declared", "events"]
     report = json.loads(sync_report_json(fit))
     assert report["fallback"] == {} and report["methods"]["emg"] == {"method": "declared", "confidence": 1.0}
@@ -369,8 +369,22 @@ def test_residual_outcome_names_the_worst_failure_and_the_fallbacks() -> None:
     assert not result.passed and result.name == "clock_residuals" and result.severity == "error"
     assert result.description == (
         "recording K: 2 stream(s) not aligned well enough; worst cam2 (motion fallback: quality 30.000 ms "
-        "(limit 20.000 ms), confidence 0.800 (min 0.250)); motion cross-correlation fallback (missed sync flash) "
-        "for cam2; one-event offset confirmed by motion for cam3"
+        "(limit 20.000 ms), confidence 0.800 (min 0.250)); also cam1 (quality 6.000 ms > 4.000 ms); motion "
+        "cross-correlation fallback (missed sync flash) for cam2; one-event offset confirmed by motion for cam3"
+    )
+    files = {"mocap": "mocap/mocap.c3d", "cam1": "video/cam1.mp4", "cam2": "video/cam2.mp4"}
+    named = residual_outcome("K", gates, sources, {}, files)
+    assert "worst cam2 (motion fallback: quality 30.000 ms (limit 20.000 ms), confidence 0.800 (min 0.250); " in (
+        named.description
+    )
+    assert (
+        "sync events read from video/cam2.mp4); also cam1 (quality 6.000 ms > 4.000 ms; sync events read from "
+        "video/cam1.mp4)" in named.description
+    )
+    eventless = residual_outcome("K", gates, sources, {}, files, eventless_reference="mocap")
+    assert eventless.description.startswith(
+        "recording K: the reference stream mocap has no sync event in mocap/mocap.c3d, so no stream could be "
+        "aligned by events; 2 stream(s) failed"
     )
     assert result.metadata["motion_fallback"] == "cam2"
     assert result.metadata["fallback_reasons"].rows == (
