@@ -113,7 +113,8 @@ def test_failed_blocking_clock_check_stops_the_publish(materialised, instance, t
     assert failed[0].description is not None
     assert re.fullmatch(
         rf"recording {BAD}: 5 stream\(s\) not aligned well enough; worst (cam[1-4]|phone) "
-        r"\(quality [\d.]+ ms > 0\.100 ms\)",
+        r"\(quality [\d.]+ ms > 0\.100 ms; sync events read from video/\1\.mp4\)"
+        r"(; also|,) .*cam.*\.mp4\)",
         failed[0].description,
     ), failed[0].description
     assert instance.get_materialized_partitions(aligned_recording.key) == set()
