@@ -171,14 +171,15 @@ def _materialise_export(store: Store, config: dict | None = None):
     from flexsync.assets.resources import FlexsyncResource
     from flexsync.assets.training import flex_export
 
-    return dg.materialize(
-        ALL_ASSETS,
-        selection=[flex_export],
-        resources={"flexsync": FlexsyncResource(raw_root=str(store.root / "raw"), store_root=str(store.root))},
-        run_config={"ops": {"flex_export": {"config": config}}} if config else None,
-        raise_on_error=False,
-        instance=dg.DagsterInstance.ephemeral(),
-    )
+    with dg.DagsterInstance.ephemeral() as instance:  # disposed: its temporary folder goes with it
+        return dg.materialize(
+            ALL_ASSETS,
+            selection=[flex_export],
+            resources={"flexsync": FlexsyncResource(raw_root=str(store.root / "raw"), store_root=str(store.root))},
+            run_config={"ops": {"flex_export": {"config": config}}} if config else None,
+            raise_on_error=False,
+            instance=instance,
+        )
 
 
 def _check_evaluation(result) -> dg.AssetCheckEvaluation:
