@@ -204,9 +204,19 @@ def _measure_in_child(raw_root: Path, store_root: Path, key: str) -> RecordingFi
 
 
 def run_ingest_benchmark(
-    *, width: int = 1280, height: int = 720, short_reps: int = 2, long_reps: int = 8, workdir: Path | None = None
+    *,
+    width: int = 1280,
+    height: int = 720,
+    short_reps: int = 2,
+    long_reps: int = 8,
+    look: str = "realistic",
+    workdir: Path | None = None,
 ) -> IngestBenchmark:
-    """Generate a short and a long recording at ``width`` x ``height`` and measure both."""
+    """Generate a short and a long recording at ``width`` x ``height`` and measure both.
+
+    ``look`` "realistic" (default): camera-like frames and bitrates, what a lab's files cost to
+    decode; "flat" for quick checks of the figures' arithmetic.
+    """
     from flexsync.synth.dataset import generate_dataset
     from flexsync.synth.options import SynthOptions
 
@@ -223,6 +233,7 @@ def run_ingest_benchmark(
                 height=height,
                 phone_width=height,
                 phone_height=width,
+                look=look,
             )
             raw = base / name / "raw"
             (key,) = generate_dataset(raw, base / name / "truth", options)

@@ -20,6 +20,10 @@ failures of the event fit. The motion cross-correlation fallback
 is run on every video stream that has fewer than two flashes (the "fallback" row), and, as
 diagnostics, on every video stream and on the EMG activity.
 
+The frames have the realistic camera look by default (``look="realistic"``: noise, motion blur,
+AE drift, a rolling-shutter phone, camera-like bitrates; ``flexsync.synth.look``); ``look="flat"``
+measures on the generator's flat-shaded frames.
+
 Targets (p95 of the absolute error): EMG and mocap 0.25 ms, cinema 2 ms, phone 5 ms, motion
 fallback one 60 fps frame (16.7 ms); drift 2 ppm for EMG (trigger edges). Video and physio drift
 is reported without a target: two events timed to ~0.5 ms and ~20 s apart cannot pin a drift
@@ -157,6 +161,7 @@ class SyncBenchmark:
         """A fixed-width table, one line per group, then method counts and failures."""
         lines = [
             f"sync benchmark: {self.n_recordings} recordings, seed {self.seed}, "
+            f"{self.settings.get('look', 'flat')} look, "
             f"offsets up to +-{self.settings.get('max_start_spread_s', SPREAD_S):g} s",
             f"{'group':40s} {'streams':>7s} {'events':>6s} {'median':>9s} {'p95':>9s} {'max':>9s} "
             f"{'target':>8s} {'drift p95':>9s} {'drift max':>9s}  ok",
@@ -271,6 +276,7 @@ def run_sync_benchmark(
     workdir: Path | str | None = None,
     width: int = 320,
     height: int = 180,
+    look: str = "realistic",
 ) -> SyncBenchmark:
     """Generate, ingest and clock-fit ``n_recordings`` recordings; compare with the truth.
 
@@ -284,6 +290,8 @@ def run_sync_benchmark(
         Parent of the temporary folder holding raw data, truth and store (removed at the end).
     width, height : int
         Cinema frame size of the generated videos (the phone is the same, in portrait).
+    look : {"realistic", "flat"}
+        How the generated frames look (``SynthOptions.look``).
     """
     from flexsync.synth.dataset import plan_recordings
     from flexsync.synth.options import SynthOptions
@@ -302,6 +310,7 @@ def run_sync_benchmark(
         phone_height=width,
         max_start_spread_s=SPREAD_S,
         lead_in_s=SPREAD_S + 1.0,
+        look=look,
     )
     plans = plan_recordings(base_options)[:n_recordings]
     started = time.perf_counter()
@@ -321,6 +330,7 @@ def run_sync_benchmark(
     failures = [f"{r.recording}/{r.stream} ({r.group}): {r.failure}" for r in rows if r.failure is not None]
     settings = {
         "max_start_spread_s": SPREAD_S,
+        "look": look,
         "repetitions": base_options.repetitions,
         "width": width,
         "height": height,

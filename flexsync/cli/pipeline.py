@@ -28,7 +28,8 @@ def demo(raw: RawOpt = None, truth: TruthOpt = None, store: StoreOpt = None) -> 
 
     raw_root = config.raw_root(raw)
     if not list_complete_recordings(raw_root):
-        synth(raw=raw_root, truth=truth, workers=2)
+        # No typer context outside the command line (it is only read with a preset); realistic frames, as the CLI.
+        synth(None, raw=raw_root, truth=truth, workers=2, look="realistic")  # type: ignore[arg-type]
     else:
         typer.echo(f"using the existing raw dataset in {raw_root} (delete it to regenerate)")
     run(raw=raw_root, store=store, recording=None, parallel=2, training=True)

@@ -33,6 +33,13 @@ def synth(
     emg_devices: Annotated[
         int, typer.Option(help="sEMG devices emg, emg2, ... (1-8; extra devices have 8 channels)")
     ] = 1,
+    look: Annotated[
+        str,
+        typer.Option(
+            help="Camera look: realistic (textures, lighting, motion blur, sensor noise, phone AE and rolling "
+            "shutter, camera-like bitrates) or flat (flat-shaded, noise-free: cheap, compresses ~50x)"
+        ),
+    ] = "realistic",
     workers: Annotated[int, typer.Option(help="Recordings generated in parallel")] = 1,
     preset: Annotated[
         str | None,
@@ -63,11 +70,13 @@ def synth(
         "emg_format": emg_format,
         "cinema_cameras": cinema_cameras,
         "emg_devices": emg_devices,
+        "look": look,
     }
     if preset is None:
         options = SynthOptions(**given, phone_width=_even(height), phone_height=_even(width))
     else:
         explicit = {name: value for name, value in given.items() if _explicit(ctx, name)}
+        explicit["look"] = look  # the command's look (default realistic) applies over any preset
         if "width" in explicit or "height" in explicit:  # the phone follows the cinema size, as without a preset
             explicit |= {"phone_width": _even(height), "phone_height": _even(width)}
         try:

@@ -111,7 +111,8 @@ def stream_option_problems(kind: str, options: dict[str, Any]) -> list[str]:
     non-empty list of distinct source labels, or a mapping ``{source label: output name}`` with
     distinct, non-empty output names; ``trigger_channel`` (EMG)
     and ``sync_channel`` (mocap): a label or null; ``marker_set`` (mocap): ``"identity"``, a
-    JSON file inside the recording folder, or an inline ``{joint: marker or [markers]}``.
+    JSON file inside the recording folder, or an inline ``{joint: marker or [markers]}``;
+    ``rolling_shutter_s`` (video): readout time from the first to the last row, a number in [0, 1) s.
     """
     problems = []
     clock = options.get("clock")
@@ -141,6 +142,12 @@ def stream_option_problems(kind: str, options: dict[str, Any]) -> list[str]:
                 problems.append(f"option 'channels' must be a non-empty list of distinct labels, got {channels!r}")
         else:
             problems.append(f"option 'channels' must be a list of labels or a mapping, got {channels!r}")
+    readout = options.get("rolling_shutter_s")
+    if readout is not None:
+        if kind != "video":
+            problems.append(f"option 'rolling_shutter_s' is for video streams, not {kind}")
+        elif not (_is_number(readout) and 0.0 <= float(readout) < 1.0):
+            problems.append(f"option 'rolling_shutter_s' must be a readout time in [0, 1) s, got {readout!r}")
     marker_set = options.get("marker_set")
     if marker_set is not None and not (_is_label(marker_set) or isinstance(marker_set, dict)):
         problems.append(f"option 'marker_set' must be 'identity', a JSON file name or a mapping, got {marker_set!r}")

@@ -12,10 +12,19 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["ALL_ACTIONS", "MAX_CINEMA_CAMERAS", "MAX_EMG_DEVICES", "PRESETS", "SynthOptions", "preset_options"]
+__all__ = [
+    "ALL_ACTIONS",
+    "LOOKS",
+    "MAX_CINEMA_CAMERAS",
+    "MAX_EMG_DEVICES",
+    "PRESETS",
+    "SynthOptions",
+    "preset_options",
+]
 
 _ACTION_ID = re.compile(r"^A(\d{2})$")
 ALL_ACTIONS = tuple(f"A{i:02d}" for i in range(1, 21))
+LOOKS = ("flat", "realistic")  # how frames look: flexsync.synth.look
 _EMG_BAND_TOP_HZ = 450.0  # flexsync.synth.emg_synth band edge: the EMG rate must exceed twice it
 
 
@@ -67,6 +76,11 @@ class SynthOptions:
         further one, ``emg2`` .. , is an 8-channel device on the action's first four muscles (both
         sides) with its own clock and its own trigger input wired to the same sync box, in
         ``emg/emg<k>.<fmt>``.
+    look : {"flat", "realistic"}
+        How the cameras' frames look (``flexsync.synth.look``). ``"flat"`` (the default, cheap, what
+        the tests use): flat-shaded noise-free frames at CRF 20. ``"realistic"``: textures, lighting,
+        motion blur, vignetting, sensor noise, on the phone auto-exposure/white-balance drift and a
+        rolling shutter, encoded at camera-like bitrates (what ``flexsync synth`` and the benchmarks use).
     extra : dict
         Free-form notes recorded in ``dataset.json``; not used by the generator.
     """
@@ -99,6 +113,7 @@ class SynthOptions:
     phone_exposure_s: float = 1.0 / 30.0
     cinema_cameras: int = 4
     emg_devices: int = 1
+    look: str = "flat"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,6 +122,8 @@ class SynthOptions:
         problems += _rate_problems(self) + _timing_problems(self)
         if self.emg_format not in ("bdf", "edf"):
             problems.append(f"emg_format must be 'bdf' or 'edf', got {self.emg_format!r}")
+        if self.look not in LOOKS:
+            problems.append(f"look must be one of {', '.join(LOOKS)}, got {self.look!r}")
         if not 0.0 <= self.missing_flash_probability <= 1.0:
             problems.append(f"missing_flash_probability must be in [0, 1], got {self.missing_flash_probability}")
         if not isinstance(self.extra, dict):
@@ -131,7 +148,7 @@ class SynthOptions:
 
 
 # Options added after the first release: recorded in dataset.json only when they differ from the default.
-_LATER_OPTIONS = ("cinema_cameras", "emg_devices")
+_LATER_OPTIONS = ("cinema_cameras", "emg_devices", "look")
 MAX_CINEMA_CAMERAS = 16
 MAX_EMG_DEVICES = 8
 

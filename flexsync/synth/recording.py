@@ -40,10 +40,11 @@ from flexsync.synth.clocks import (
 )
 from flexsync.synth.edf_writer import write_emg_file
 from flexsync.synth.emg_synth import EmgSynthesizer, trigger_signal
+from flexsync.synth.look import CameraLook, sensor_for
 from flexsync.synth.motion import SetMotion, simulate_set
 from flexsync.synth.options import SynthOptions
 from flexsync.synth.physio_synth import synthesize_physio, write_events_csv, write_physio_csv
-from flexsync.synth.render import FrameRenderer
+from flexsync.synth.render import LED_OFF_RGB, LED_ON_RGB, FrameRenderer
 from flexsync.synth.subjects import Subject
 from flexsync.synth.truth import RecordingTruth, StreamTruth
 from flexsync.synth.video_writer import Mp4Writer
@@ -65,7 +66,7 @@ VIDEO_TIME_BASE = Fraction(1, 90000)
 CINEMA_VIEWS = ("cam1", "cam2", "cam3", "cam4")  # the FLEX rig; more with SynthOptions.cinema_cameras
 EXTRA_EMG_MUSCLES = 4  # an extra EMG device records the action's first 4 emg_muscles, both sides (8 channels)
 # Tags of the independent random streams of devices beyond the FLEX rig (RecordingPlan.device_rng).
-_DEVICE_STREAM_TAGS = {"rig": 1, "video": 2, "emg": 3}
+_DEVICE_STREAM_TAGS = {"rig": 1, "video": 2, "emg": 3, "look": 4}
 LED_POSITION_LAB = np.array([0.95, -0.35, 1.25])  # on a stand beside the subject, seen by every camera
 EMG_START = "2026-01-05T10:00:00"  # fixed, so files are byte-identical across runs
 
@@ -173,8 +174,17 @@ def _write_video(
     *,
     rate_hint_hz: float,
     equipment: str,
+    look_rng: np.random.Generator | None = None,
 ) -> None:
-    """Render each kept frame at its exposure on the true axis and encode it with its own PTS."""
+    """Render each kept frame at its exposure on the true axis and encode it with its own PTS.
+
+    With ``look_rng`` the frames get the realistic look (``_write_realistic_video``), drawn from it.
+    """
+    if look_rng is not None:
+        _write_realistic_video(
+            path, camera, motion, clock, device_times_s, led_windows, rate_hint_hz, equipment, look_rng
+        )
+        return
     renderer = FrameRenderer(camera, led_position_lab=LED_POSITION_LAB, equipment=equipment)
     start_true = clock.to_true(device_times_s)
     exposure_true = clock.to_true(device_times_s + camera.exposure_s) - start_true
@@ -189,6 +199,66 @@ def _write_video(
     ) as writer:
         for i in range(len(device_times_s)):
             renderer.render(joints[i], equipment[i], led_level=float(led_levels[i]), out=frame)
+            writer.write(frame, int(pts[i]))
+
+
+def _write_realistic_video(
+    path: Path,
+    camera: CameraCalibration,
+    motion: SetMotion,
+    clock: DeviceClock,
+    device_times_s: np.ndarray,
+    led_windows: list[tuple[float, float]],
+    rate_hint_hz: float,
+    equipment: str,
+    rng: np.random.Generator,
+) -> None:
+    """The realistic look (``flexsync.synth.look``): sub-exposure renders blended per row, LED light per
+    row (rolling shutter), lighting, vignetting, AE, noise; encoded at the sensor's camera-like bitrate.
+
+    The frame's PTS is the exposure start of its first row (as for the flat look).
+    """
+    sensor = sensor_for(camera.name)
+    renderer = FrameRenderer(
+        camera,
+        led_position_lab=LED_POSITION_LAB,
+        equipment=equipment,
+        textured=True,
+        texture_seed=int(rng.integers(2**31)),
+    )
+    look = CameraLook(
+        renderer.shape,
+        exposure_s=camera.exposure_s,
+        sensor=sensor,
+        led_centre_px=np.array(renderer.led_draw_centre_px),
+        led_radius_px=renderer.led_draw_radius_px,
+        led_rgb=LED_ON_RGB - LED_OFF_RGB,
+        rng=rng,
+    )
+    start_true = clock.to_true(device_times_s)
+    exposure_true = clock.to_true(device_times_s + camera.exposure_s) - start_true
+    led_levels = look.led_row_levels(start_true, exposure_true, led_windows)
+    n_sub = len(look.sub_offsets_s)
+    scale = exposure_true / camera.exposure_s  # device seconds -> true seconds (drift)
+    sub_true = start_true[:, None] + look.sub_offsets_s[None, :] * scale[:, None]
+    joints = motion.sample(sub_true.reshape(-1)).reshape(len(device_times_s), n_sub, -1, 3)
+    equipment_lab = motion.sample_equipment(sub_true.reshape(-1)).reshape(len(device_times_s), n_sub, 2, 3)
+    pts = np.round(device_times_s / float(VIDEO_TIME_BASE)).astype(np.int64)
+    renders = np.empty((n_sub, camera.height, camera.width, 3), np.uint8)
+    frame = np.empty((camera.height, camera.width, 3), np.uint8)
+    bitrate = sensor.bitrate_kbps(camera.width, camera.height, rate_hint_hz)
+    with Mp4Writer(
+        path,
+        width=camera.width,
+        height=camera.height,
+        time_base=VIDEO_TIME_BASE,
+        average_rate_hz=rate_hint_hz,
+        bitrate_kbps=bitrate,
+    ) as writer:
+        for i in range(len(device_times_s)):
+            for k in range(n_sub):
+                renderer.render(joints[i, k], equipment_lab[i, k], led_level=0.0, out=renders[k])
+            look.frame(renders, float(start_true[i]), led_levels[i], frame)
             writer.write(frame, int(pts[i]))
 
 
@@ -285,6 +355,7 @@ def generate_recording(
             led,
             rate_hint_hz=rate,
             equipment="dumbbells" if fkg.action(plan.action_id).equipment == "dumbbell" else "barbell",
+            look_rng=plan.device_rng("look", number) if options.look == "realistic" else None,
         )
         if view == "cam1":
             cam1_true_times = clock.to_true(kept)
@@ -295,7 +366,7 @@ def generate_recording(
             format="mp4",
             nominal_rate_hz=rate,
             device="smartphone (handheld, variable frame rate)" if view == "phone" else f"cinema camera {view[3:]}",
-            options={"exposure_s": cameras[view].exposure_s, "variable_frame_rate": view == "phone"},
+            options=_video_options(cameras[view], view == "phone", options.look),
         )
         stream_truth[view] = StreamTruth(
             segments=clock.segments,
@@ -493,6 +564,15 @@ def _write_emg(
         extra={"channel_names": list(channel_names)},
     )
     return entry, truth
+
+
+def _video_options(camera: CameraCalibration, phone: bool, look: str) -> dict[str, object]:
+    """Manifest options of a video stream; the realistic phone adds its rolling-shutter readout time."""
+    out: dict[str, object] = {"exposure_s": camera.exposure_s, "variable_frame_rate": phone}
+    readout_s = sensor_for(camera.name).readout_s if look == "realistic" else 0.0
+    if readout_s > 0:
+        out["rolling_shutter_s"] = readout_s
+    return out
 
 
 def _with_exposure(camera: CameraCalibration, exposure_s: float) -> CameraCalibration:

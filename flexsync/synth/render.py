@@ -8,7 +8,9 @@ how much of the exposure it was lit (``led_level``), which makes sub-frame timin
 Everything static (wall, floor grid, rack, box, LED stand) is drawn once into a background. A
 frame is that background plus the body as depth-sorted thick anti-aliased limbs (nearer =
 brighter), the implement, and the LED disc drawn last so the body never hides it. No noise is
-added: noise costs bitrate and determinism checks would gain nothing.
+added here: with ``textured=True`` (the realistic look) the background gets static textures
+(``flexsync.synth.textures``) and each limb a stripe of its own shade; sensor noise, blur,
+lighting and the rolling shutter are ``flexsync.synth.look``'s job.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from flexsync.skeleton import BONES, N_JOINTS, joint_index
 from flexsync.synth.cameras import BODY_CENTRE_LAB, CameraCalibration
+from flexsync.synth.textures import limb_stripe_colour, texture_background
 
 __all__ = ["EQUIPMENT_KINDS", "LED_OFF_RGB", "LED_ON_RGB", "FrameRenderer"]
 
@@ -118,6 +121,11 @@ class FrameRenderer:
         Seeds the placement and tint of the static clutter (same seed => same background).
     equipment : {"barbell", "dumbbells", "none"}
         How to read ``equipment_lab``: the two bar ends, the two dumbbell centres, or nothing.
+    textured : bool
+        Realistic look: textured background and striped limbs (default False: the flat look,
+        byte for byte as before the option existed).
+    texture_seed : int
+        Seeds the textures (only with ``textured``).
 
     Notes
     -----
@@ -134,6 +142,8 @@ class FrameRenderer:
         led_radius_m: float = 0.04,
         background_seed: int = 0,
         equipment: Literal["barbell", "dumbbells", "none"] = "barbell",
+        textured: bool = False,
+        texture_seed: int = 0,
     ) -> None:
         if equipment not in EQUIPMENT_KINDS:
             raise ValueError(f"camera {camera.name}: equipment {equipment!r} is not one of {EQUIPMENT_KINDS}")
@@ -156,7 +166,22 @@ class FrameRenderer:
             logger.warning("camera %s: the sync LED projects outside the image at (%.1f, %.1f) px", camera.name, u, v)
         self._led_centre_fx = (round(u * _SCALE), round(v * _SCALE))
         self._background = _Background(camera, led, self._focal_px, np.random.default_rng(background_seed)).image
+        self._stripes: dict[int, tuple[float, float, float]] = {}
+        if textured:
+            texture_rng = np.random.default_rng(texture_seed)
+            self._background = texture_background(self._background, texture_rng)
+            self._stripes = {i: limb_stripe_colour(limb.colour, texture_rng) for i, limb in enumerate(_LIMBS)}
         self._background.flags.writeable = False
+
+    @property
+    def led_draw_centre_px(self) -> tuple[float, float]:
+        """Centre of the LED lens as drawn (sub-pixel fixed point), (u, v) pixels."""
+        return (self._led_centre_fx[0] / _SCALE, self._led_centre_fx[1] / _SCALE)
+
+    @property
+    def led_draw_radius_px(self) -> float:
+        """Radius of the LED lens as drawn, pixels."""
+        return round(self.led_radius_px * _SCALE) / _SCALE
 
     @property
     def background(self) -> np.ndarray:
@@ -244,12 +269,16 @@ class FrameRenderer:
         fx = np.zeros((N_JOINTS, 2), dtype=np.int64)
         fx[ok] = np.rint(px[ok] * _SCALE).astype(np.int64)
         items: list[tuple[float, object]] = []
-        for limb in _LIMBS:
+        for number, limb in enumerate(_LIMBS):
             if not (ok[limb.a] and ok[limb.b]):
                 continue
             d = 0.5 * (depth[limb.a] + depth[limb.b])
             colour, thickness = self._shade(limb.colour, d), self._thickness(limb.radius_m, d)
-            items.append((d, _line(fx[limb.a], fx[limb.b], colour, thickness)))
+            if number in self._stripes and thickness >= 4:
+                stripe = self._shade(self._stripes[number], d)
+                items.append((d, _striped_line(fx[limb.a], fx[limb.b], colour, stripe, thickness)))
+            else:
+                items.append((d, _line(fx[limb.a], fx[limb.b], colour, thickness)))
         torso = list(_TORSO_JOINTS)
         if ok[torso].all():
             d = float(depth[torso].mean())
@@ -319,6 +348,23 @@ def _line(a_fx: np.ndarray, b_fx: np.ndarray, colour: tuple[float, float, float]
 
     def draw(img: np.ndarray) -> None:
         cv2.line(img, pa, pb, colour, thickness, cv2.LINE_AA, _SHIFT)
+
+    return draw
+
+
+def _striped_line(
+    a_fx: np.ndarray,
+    b_fx: np.ndarray,
+    colour: tuple[float, float, float],
+    stripe: tuple[float, float, float],
+    thickness: int,
+):
+    """A limb with a stripe of another shade along its middle (a third of its width): textured clothing."""
+    pa, pb = (int(a_fx[0]), int(a_fx[1])), (int(b_fx[0]), int(b_fx[1]))
+
+    def draw(img: np.ndarray) -> None:
+        cv2.line(img, pa, pb, colour, thickness, cv2.LINE_AA, _SHIFT)
+        cv2.line(img, pa, pb, stripe, max(1, thickness // 3), cv2.LINE_AA, _SHIFT)
 
     return draw
 

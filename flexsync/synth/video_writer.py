@@ -46,6 +46,11 @@ class Mp4Writer:
     crf : int
         x264 constant rate factor (0-51; lower = better quality, bigger file). 20 keeps the sync
         LED's partial brightness faithful enough for sub-frame flash timing (docs/design-notes.md).
+        Ignored when ``bitrate_kbps`` is given.
+    bitrate_kbps : int, optional
+        Encode like a camera does instead: average bitrate (kbit/s, one-pass ABR) capped by a VBV
+        of maxrate 1.5 x and buffer 2 x that (one to two seconds of video), so a noisy scene costs
+        what it costs on a real device rather than whatever a CRF spends on its noise.
     preset : str
         x264 preset (``veryfast`` by default; its speed is in docs/design-notes.md).
     gop_frames : int
@@ -70,6 +75,7 @@ class Mp4Writer:
         time_base: Fraction = VIDEO_TIME_BASE,
         average_rate_hz: float,
         crf: int = 20,
+        bitrate_kbps: int | None = None,
         preset: str = "veryfast",
         gop_frames: int = 60,
         threads: int = 1,
@@ -83,6 +89,8 @@ class Mp4Writer:
             problems.append(f"average_rate_hz must be > 0, got {average_rate_hz!r}")
         if not 0 <= crf <= 51:
             problems.append(f"crf must be in 0..51, got {crf!r}")
+        if bitrate_kbps is not None and not (isinstance(bitrate_kbps, int | np.integer) and bitrate_kbps > 0):
+            problems.append(f"bitrate_kbps must be a positive integer (kbit/s), got {bitrate_kbps!r}")
         if gop_frames < 1 or threads < 1:
             problems.append(f"gop_frames and threads must be >= 1, got {gop_frames!r} and {threads!r}")
         time_base = Fraction(time_base)
@@ -117,20 +125,27 @@ class Mp4Writer:
             ctx.colorspace = av.video.reformatter.Colorspace.ITU601
             ctx.color_range = av.video.reformatter.ColorRange.MPEG
             ctx.thread_count = int(threads)
+            # No macroblock-tree lookahead: with it the bitstream is not reproducible from run
+            # to run (docs/design-notes.md). Reproducibility first, at about twice the file size.
+            params = f"mbtree=0:lookahead-threads=1:threads={int(threads)}"
+            rate_control = {"crf": str(int(crf))}
+            if bitrate_kbps is not None:
+                kbps = int(bitrate_kbps)
+                rate_control = {}
+                params += f":bitrate={kbps}:vbv-maxrate={kbps * 3 // 2}:vbv-bufsize={kbps * 2}"
             ctx.options = {
                 "preset": preset,
-                "crf": str(int(crf)),
+                **rate_control,
                 "bf": "0",
                 "threads": str(int(threads)),
-                # No macroblock-tree lookahead: with it the bitstream is not reproducible from run
-                # to run (docs/design-notes.md). Reproducibility first, at about twice the file size.
-                "x264-params": f"mbtree=0:lookahead-threads=1:threads={int(threads)}",
+                "x264-params": params,
             }
             self._stream = stream
         except Exception:
             self._abort()
             raise
-        logger.debug("%s: encoding %dx%d H.264, %s preset, crf %d", self.path, self.width, self.height, preset, crf)
+        rate = f"{bitrate_kbps} kbit/s" if bitrate_kbps is not None else f"crf {crf}"
+        logger.debug("%s: encoding %dx%d H.264, %s preset, %s", self.path, self.width, self.height, preset, rate)
 
     def __enter__(self) -> Mp4Writer:
         return self

@@ -32,6 +32,12 @@ frame as float32). ``detect_flashes`` then works on that small table alone:
    propagated to time, combined with the width left by an edge that fell between two
    exposures (a uniform interval of half-width h counts h / sqrt(3)). Actual PTS are used
    throughout, so dropped frames and variable frame rates only widen the gaps.
+3. Rolling shutter (``readout_s`` > 0, e.g. a phone): row ``y`` of an image of ``H`` rows is
+   exposed from ``PTS + y / H * readout_s``, so a flash that starts mid-frame lights only the rows
+   read out after it. The cells of the luma grid are bands of rows: a cell in grid row ``r`` (of
+   ``R``) was exposed from ``PTS + (r + 0.5) / R * readout_s``. The LED's cells are timed on that
+   shifted axis (the cells summed weighted by their step), which keeps the onset sub-frame and on
+   the PTS clock (the PTS is the first row's exposure start). ``readout_s`` = 0 is a global shutter.
 """
 
 from __future__ import annotations
@@ -239,6 +245,7 @@ def detect_flashes(
     options: FlashOptions = FlashOptions(),
     grid_shape: tuple[int, int] | None = None,
     stream: str | None = None,
+    readout_s: float = 0.0,
 ) -> FlashEvents:
     """Find up to ``options.max_events`` LED flashes and time their onsets to a fraction of a frame.
 
@@ -259,6 +266,9 @@ def detect_flashes(
         Needed with a plain array to merge neighbouring cells; taken from ``FlashFeatures``.
     stream : str, optional
         Name used in log lines and errors.
+    readout_s : float
+        Rolling-shutter readout time (s) from the first to the last image row (0: global shutter).
+        Needs the grid shape (a ``FlashFeatures`` or ``grid_shape``): cell rows are image row bands.
 
     Returns
     -------
@@ -279,6 +289,10 @@ def detect_flashes(
         )
     if exposure_s <= 0 or pulse_s <= 0:
         raise ValueError(f"stream {name}: exposure_s and pulse_s must be > 0, got {exposure_s}, {pulse_s}")
+    if not (np.isfinite(readout_s) and readout_s >= 0):
+        raise ValueError(f"stream {name}: readout_s must be >= 0 s, got {readout_s}")
+    if readout_s > 0 and grid_shape is None:
+        raise ValueError(f"stream {name}: readout_s > 0 needs grid_shape (which image rows each cell covers)")
     if t.size >= 2 and not np.all(np.diff(t) > 0):
         raise ValueError(f"stream {name}: frame timestamps must be strictly increasing (presentation order)")
     if t.size < 2 * _OFF_FRAMES:
@@ -306,8 +320,10 @@ def detect_flashes(
 
     cells = _merge_neighbours(best_cell, best_events, s, scores, grid_shape, min_score)
     lum = x[:, cells].astype(np.float64).sum(axis=1)
+    t_led = t + _readout_delay_s(cells, best_events, s, grid_shape, readout_s) if readout_s > 0 else t
     rows = [
-        _time_event(lum, t, ev, exposure_s, pulse_s, codec_sigma) for ev in sorted(best_events, key=lambda e: e.rise)
+        _time_event(lum, t_led, ev, exposure_s, pulse_s, codec_sigma)
+        for ev in sorted(best_events, key=lambda e: e.rise)
     ]
     rows = [r for r in rows if r is not None]
     if not rows:
@@ -335,6 +351,18 @@ def detect_flashes(
         grid_shape=grid_shape,
         score=float(best_total),
     )
+
+
+def _readout_delay_s(
+    cells: list[int], events: list[_Candidate], s: np.ndarray, grid_shape: tuple[int, int] | None, readout_s: float
+) -> float:
+    """Exposure delay (s) of the LED cells after the first row: their row bands' centres, weighted by step."""
+    assert grid_shape is not None
+    rows = grid_shape[0]
+    centre = np.array([(divmod(c, grid_shape[1])[0] + 0.5) / rows for c in cells])
+    step = np.array([max(0.0, float(np.mean([s[e.rise, c] - s[e.fall, c] for e in events]))) for c in cells])
+    weight = step if step.sum() > 0 else np.ones(len(cells))
+    return float(readout_s * np.dot(weight, centre) / weight.sum())
 
 
 def _variability(x: np.ndarray, max_events: int) -> np.ndarray:

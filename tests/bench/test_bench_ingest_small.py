@@ -17,7 +17,7 @@ from flexsync.bench.ingest import TARGET_RATIO, run_ingest_benchmark
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     return run_ingest_benchmark(
-        width=96, height=54, short_reps=1, long_reps=2, workdir=tmp_path_factory.mktemp("bench")
+        width=96, height=54, short_reps=1, long_reps=2, look="flat", workdir=tmp_path_factory.mktemp("bench")
     )
 
 

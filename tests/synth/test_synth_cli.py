@@ -22,7 +22,9 @@ from flexsync.synth.options import SynthOptions
 from flexsync.synth.subjects import read_subjects_csv
 from flexsync.synth.truth import RecordingTruth
 
-TINY = ["--subjects", "1", "--actions", "A13", "--repetitions", "1", "--width", "96", "--height", "64"]
+# The flat look: these tests need data, not realistic frames (tests/synth/test_look.py tests those).
+FLAT = ["--look", "flat"]
+TINY = ["--subjects", "1", "--actions", "A13", "--repetitions", "1", "--width", "96", "--height", "64", *FLAT]
 
 
 def test_synth_command_writes_the_tree_and_reports_the_count(tmp_path: Path) -> None:

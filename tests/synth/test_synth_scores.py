@@ -105,6 +105,7 @@ def test_flex_mini_preset_covers_every_class_with_one_subject_per_skill() -> Non
 def test_synth_preset_cli_applies_the_preset_under_explicit_options(tmp_path: Path) -> None:
     raw, truth = tmp_path / "raw", tmp_path / "truth"
     args = ["synth", "--raw", str(raw), "--truth", str(truth), "--preset", "flex-mini", "--subjects", "1"]
+    args += ["--look", "flat"]  # data only: the cheap look
     result = CliRunner().invoke(app, [*args, "--actions", "A07", "--width", "64", "--height", "36"])
     assert result.exit_code == 0, result.output
     assert "wrote 1 recordings" in result.output
