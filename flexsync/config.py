@@ -74,6 +74,9 @@ class SettingDoc:
     doc: str
 
 
+FRAME_CODECS = ("h264", "zstd", "none")
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """Processing parameters: the one definition of every setting, its default and its doc.
@@ -86,7 +89,11 @@ class PipelineSettings:
     frame_width: int = _setting(455, "Width of the stored video frames, px.")
     frame_height: int = _setting(256, "Height of the stored video frames, px.")
     frame_chunk: int = _setting(16, "Frames per stored chunk.")
-    frame_codec: str = _setting("zstd", 'Stored frame compression: "zstd" or "none".')
+    frame_codec: str = _setting(
+        "h264",
+        'Stored frames: "h264" (each chunk one H.264 GOP, docs/frame-storage.md), "zstd" (lossless) or "none".',
+    )
+    frame_crf: int = _setting(16, "x264 constant rate factor of h264 frames (lower: better and bigger).")
     frame_zstd_level: int = _setting(
         1, "zstd level of stored frames (1 writes about 25% faster than 3 at a similar ratio)."
     )
@@ -115,6 +122,10 @@ class PipelineSettings:
     fallback_agreement_s: float = _setting(
         0.05, "One sync event plus motion: the event's offset is kept when the two agree this well, s."
     )
+
+    def __post_init__(self) -> None:
+        if self.frame_codec not in FRAME_CODECS:
+            raise ValueError(f"frame_codec must be one of {', '.join(FRAME_CODECS)}, got {self.frame_codec!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -76,8 +76,9 @@ class VideoIngester:
             shape=(video.n_frames, height, width, 3),
             dtype="uint8",
             chunks=(settings.frame_chunk, height, width, 3),
-            compressor=None if settings.frame_codec == "none" else "zstd",
+            compressor=None if settings.frame_codec == "none" else settings.frame_codec,
             zstd_level=settings.frame_zstd_level,
+            h264_crf=settings.frame_crf,
             write_empty_chunks=True,
         )
         with BackgroundAppender(ChunkedAppender(frames), block_rows=settings.frame_chunk) as out:
@@ -103,6 +104,7 @@ class VideoIngester:
             pulse_s=settings.sync_pulse_s,
             grid_shape=settings.luma_grid,
             stream=f"{recording.key}/{stream}",
+            readout_s=float(entry.options.get("rolling_shutter_s") or 0.0),  # rolling shutter (docs/raw-format.md)
         )
         gaps = dropped_frame_gaps(t_device)
         events = [

@@ -50,7 +50,7 @@ from flexsync.samples.scores import fkg_score_or_none
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.storage.direct_chunks import DirectChunkWriter, direct_chunk_writer
 from flexsync.storage.store import SAMPLES_TABLE, Store, UnitWriter
-from flexsync.storage.zarr_io import STATUS_COMPLETE, create_array, set_attrs, write_array
+from flexsync.storage.zarr_io import STATUS_COMPLETE, create_array, frame_codec_of, set_attrs, write_array
 from flexsync.timing.resample import hold_or_interpolate, interpolate_pose, nearest_frame
 
 __all__ = [
@@ -341,7 +341,7 @@ def _write_view(
         shape=(n_reps, n_t, h, w, c),
         dtype="uint8",
         chunks=(1, n_t, h, w, c),
-        zstd_level=VIDEO_ZSTD_LEVEL,
+        **_clip_codec(frames),
         attrs={"height": h, "width": w, "source": f"streams/{view}/frames"},
         dimension_names=("sample", "time", "y", "x", "rgb"),
         write_empty_chunks=True,  # a clip is never all zeros: skip zarr's scan of every clip
@@ -487,3 +487,9 @@ def _skill_of(raw_root: Path, subject: str, key: str) -> str:
     if subject not in subjects:
         raise InputFileError(f"subject {subject} is not listed (needed for its skill level)", path=path, recording=key)
     return subjects[subject].skill
+
+
+def _clip_codec(frames: zarr.Array) -> dict[str, Any]:
+    """Clips are stored like their source frames: one H.264 GOP per clip, or zstd (lossless sources)."""
+    codec = frame_codec_of(frames)
+    return codec if codec["compressor"] == "h264" else {"compressor": "zstd", "zstd_level": VIDEO_ZSTD_LEVEL}

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import InputFileError, MissingInputError
+from flexsync.storage.video_codec import CODEC_NAME, decode_chunk
 
 __all__ = ["ArrayInfo", "ZarrRowReader"]
 
@@ -59,6 +60,7 @@ class ArrayInfo:
     fill_value: Any
     zstd: bool
     direct: bool
+    h264: bool = False  # each chunk one H.264 GOP (flexsync.storage.video_codec)
 
     @property
     def row_shape(self) -> tuple[int, ...]:
@@ -106,7 +108,7 @@ def _read_array_info(path: Path) -> ArrayInfo:
         and chunks[1:] == shape[1:]  # chunked along axis 0 only
         and encoding.get("name") == "default"
         and separator == "."
-        and names in (["bytes"], ["bytes", "zstd"])
+        and names in (["bytes"], ["bytes", "zstd"], [CODEC_NAME])
         and not meta.get("storage_transformers")
     )
     return ArrayInfo(
@@ -117,6 +119,7 @@ def _read_array_info(path: Path) -> ArrayInfo:
         fill_value=_fill_value(meta.get("fill_value"), dtype),
         zstd=names == ["bytes", "zstd"],
         direct=direct,
+        h264=names == [CODEC_NAME],
     )
 
 
@@ -259,6 +262,9 @@ class ZarrRowReader:
                 if info.zstd:
                     self._codec().decode(file.read(), out=out)
                     return
+                if info.h264:
+                    decode_chunk(file.read(), out.shape, out=out)
+                    return
                 n_read = file.readinto(memoryview(out).cast("B"))
         except FileNotFoundError:  # never written: reads as the fill value, as in zarr
             out[...] = info.fill_value
@@ -280,6 +286,8 @@ class ZarrRowReader:
     def _decode_bytes(self, info: ArrayInfo, path: Path, raw: bytes) -> np.ndarray:
         chunk_shape = (info.chunk_rows, *info.row_shape)
         try:
+            if info.h264:
+                return decode_chunk(raw, chunk_shape)
             data = self._codec().decode(raw) if info.zstd else raw
         except (RuntimeError, ValueError, TypeError) as exc:
             raise InputFileError(f"cannot decode Zarr chunk ({exc}); rewrite this array", path=path) from None

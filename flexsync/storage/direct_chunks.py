@@ -8,9 +8,9 @@ encodes a chunk on the calling thread with the array's own codec (numcodecs' Zst
 zarr uses) and writes the file zarr would have written, under the key zarr's metadata gives.
 
 Only the simple, common case is taken (a local store, chunks spanning every axis but the
-first, a ``bytes`` codec optionally followed by ``zstd``, no sharding, and an array opened with
-``write_empty_chunks``, so zarr too would write every chunk); anything else returns ``None``
-from :func:`direct_chunk_writer` and goes through zarr. Write inside an
+first, a ``bytes`` codec optionally followed by ``zstd`` or flexsync's H.264 codec alone, no
+sharding, and an array opened with ``write_empty_chunks``, so zarr too would write every
+chunk); anything else returns ``None`` from :func:`direct_chunk_writer` and goes through zarr. Write inside an
 :func:`~flexsync.storage.atomic.atomic_directory`: chunk files are not written atomically one
 by one, the directory is.
 """
@@ -25,13 +25,15 @@ from numcodecs.zstd import Zstd
 from zarr.codecs import BytesCodec, ZstdCodec
 from zarr.storage import LocalStore
 
+from flexsync.storage.video_codec import H264Codec, encode_chunk
+
 __all__ = ["DirectChunkWriter", "direct_chunk_writer"]
 
 
 class DirectChunkWriter:
     """Encodes and writes chunk ``i`` along axis 0 of one array (see :func:`direct_chunk_writer`)."""
 
-    def __init__(self, array: zarr.Array, folder: Path, dtype: np.dtype, compressor: Zstd | None) -> None:
+    def __init__(self, array: zarr.Array, folder: Path, dtype: np.dtype, compressor: Zstd | H264Codec | None) -> None:
         self._array = array
         self._dtype = dtype
         self._folder = folder
@@ -43,7 +45,10 @@ class DirectChunkWriter:
         if rows.shape != tuple(self._array.chunks):
             raise ValueError(f"array {self._array.path}: a direct write needs one whole chunk, got {rows.shape}")
         data = np.ascontiguousarray(rows, dtype=self._dtype)  # the bytes codec's byte order
-        encoded = data if self._compressor is None else self._compressor.encode(data)
+        if isinstance(self._compressor, H264Codec):
+            encoded = encode_chunk(data, self._compressor)
+        else:
+            encoded = data if self._compressor is None else self._compressor.encode(data)
         key = self._array.metadata.encode_chunk_key((chunk_index, *self._tail))
         with open(self._folder / key, "wb") as out:
             out.write(memoryview(encoded).cast("B"))
@@ -59,6 +64,8 @@ def direct_chunk_writer(array: zarr.Array) -> DirectChunkWriter | None:
     if not array.config.write_empty_chunks or tuple(array.chunks[1:]) != tuple(array.shape[1:]):
         return None
     codecs = tuple(metadata.codecs)
+    if len(codecs) == 1 and isinstance(codecs[0], H264Codec):  # one GOP per chunk, nothing after it
+        return DirectChunkWriter(array, Path(store.root) / array.store_path.path, np.dtype(np.uint8), codecs[0])
     if not codecs or not isinstance(codecs[0], BytesCodec) or len(codecs) > 2:
         return None
     dtype = np.dtype(array.dtype)

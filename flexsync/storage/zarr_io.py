@@ -29,6 +29,7 @@ from zarr.storage import LocalStore
 from flexsync.errors import InputFileError, MissingInputError
 from flexsync.schemas.zarr_layout import LAYOUT_VERSION, STATUS_COMPLETE
 from flexsync.storage.direct_chunks import direct_chunk_writer
+from flexsync.storage.video_codec import DEFAULT_CRF, H264Codec
 
 __all__ = [
     "DEFAULT_ZSTD_LEVEL",
@@ -38,6 +39,7 @@ __all__ = [
     "RecordingNotReadyError",
     "create_array",
     "default_fill_value",
+    "frame_codec_of",
     "normalize_attrs",
     "open_group_for_write",
     "open_group_readonly",
@@ -50,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ZSTD_LEVEL = 3
 
-Compressor = Literal["zstd"] | None
+Compressor = Literal["zstd", "h264"] | None
 
 
 class RecordingNotReadyError(InputFileError):
@@ -150,11 +152,20 @@ def default_fill_value(dtype: np.dtype | str) -> Any:
 
 
 def _codecs(compressor: Compressor, zstd_level: int) -> tuple[ZstdCodec, ...]:
-    if compressor is None:
+    if compressor is None or compressor == "h264":  # H.264 is the serializer: nothing compresses after it
         return ()
     if compressor == "zstd":
         return (ZstdCodec(level=zstd_level, checksum=False),)
-    raise ValueError(f"compressor must be 'zstd' or None, got {compressor!r}")
+    raise ValueError(f"compressor must be 'zstd', 'h264' or None, got {compressor!r}")
+
+
+def frame_codec_of(array: zarr.Array) -> dict[str, Any]:
+    """The :func:`create_array` codec arguments that store frames like ``array`` does (to copy its codec)."""
+    serializer = array.serializer
+    if isinstance(serializer, H264Codec):
+        return {"compressor": "h264", "h264_crf": serializer.crf}
+    zstd = [c for c in array.compressors if isinstance(c, ZstdCodec)]
+    return {"compressor": "zstd", "zstd_level": zstd[0].level} if zstd else {"compressor": None}
 
 
 def create_array(
@@ -166,6 +177,7 @@ def create_array(
     chunks: Sequence[int],
     compressor: Compressor = "zstd",
     zstd_level: int = DEFAULT_ZSTD_LEVEL,
+    h264_crf: int = DEFAULT_CRF,
     attrs: Mapping[str, Any] | None = None,
     fill_value: Any = None,
     dimension_names: Sequence[str] | None = None,
@@ -182,10 +194,14 @@ def create_array(
     shape, dtype, chunks
         As in zarr; a zero-length axis is fine (chunks must still be >= 1). Use shape
         ``(0, ...)`` with :class:`ChunkedAppender` when the final length is unknown.
-    compressor : {"zstd", None}
-        ``"zstd"`` (default, level ``zstd_level``, no checksum) or ``None`` for raw chunks.
+    compressor : {"zstd", "h264", None}
+        ``"zstd"`` (default, level ``zstd_level``, no checksum), ``"h264"`` (frames only: each
+        chunk of ``(..., n, H, W, 3)`` uint8 is one H.264 GOP at CRF ``h264_crf``,
+        :mod:`flexsync.storage.video_codec`) or ``None`` for raw chunks.
     zstd_level : int
         1 (fastest) .. 22; default 3.
+    h264_crf : int
+        x264 constant rate factor of ``"h264"`` chunks (lower is better and bigger).
     attrs : mapping, optional
         Array attributes (units, channel names), normalised like group attributes.
     fill_value : optional
@@ -208,6 +224,7 @@ def create_array(
         dtype=dtype,
         chunks=chunks,
         compressors=_codecs(compressor, zstd_level),
+        serializer=H264Codec(crf=h264_crf) if compressor == "h264" else "auto",
         filters=(),
         # "c.0.0.0.0" files side by side instead of nested "c/0/0/0/0" folders: a 1,000-chunk
         # video is then 1,000 files, not 4,000 directories to create, hard-link and delete.

@@ -11,9 +11,11 @@ import pytest
 import zarr
 
 from flexsync.fkg import fkg_score
+from flexsync.frame_quality import psnr_db as psnr
 from flexsync.samples import build_recording_samples
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.storage import SAMPLES_TABLE, Store, set_attrs
+from flexsync.storage.zarr_io import frame_codec_of
 from flexsync.timing.resample import interpolate_pose
 
 T = 103
@@ -80,7 +82,10 @@ def test_clips_are_the_published_frames_at_video_index(sample_store):
             # nearest frame in time to every instant (independent check on the reference clock)
             nearest = np.abs(ft[None, :] - group["t"][r][:, None]).argmin(axis=1)
             np.testing.assert_array_equal(chosen, nearest)
-            assert np.array_equal(clips[r], published[chosen - lo])
+            if frame_codec_of(frames)["compressor"] == "h264":  # a clip is re-encoded as one GOP: near, not equal
+                assert psnr(clips[r], published[chosen - lo]) > 40.0
+            else:
+                assert np.array_equal(clips[r], published[chosen - lo])
     # chunks read once per view: exactly the distinct 16-frame source chunks the clips need
     expected = sum(len(np.unique(index[:, v] // 16)) for v in range(index.shape[1]))
     assert sample_store.results[key].n_source_chunks_read == expected
