@@ -23,7 +23,7 @@ from flexsync.readers.inspect import format_inspection, inspect_file
 
 BIN = Path(sys.executable).parent
 COMMANDS = ["synth", "demo", "run", "backfill", "inspect", "bench"]
-BENCH_COMMANDS = ["ingest", "sync", "loader", "faults"]
+BENCH_COMMANDS = ["ingest", "sync", "loader", "faults", "store"]
 ALL_COMMANDS = [[c] for c in COMMANDS] + [["bench", b] for b in BENCH_COMMANDS]
 HELP_PAGES = [[], *ALL_COMMANDS]  # [] is `flexsync --help`
 LOCATIONS = {
@@ -42,6 +42,7 @@ EXPECTED_LOCATIONS = {
     "bench sync": set(),
     "bench loader": {"--store"},
     "bench faults": set(),
+    "bench store": set(),
 }
 JSON_HELP = "--json PATH Write the JSON object to PATH; '-' prints it to stdout instead of the text report"
 
@@ -116,7 +117,7 @@ def test_json_is_a_path_with_dash_for_stdout_wherever_it_exists(args):
 
 def test_every_command_with_json_output_has_the_option():
     with_json = {" ".join(args) for args in ALL_COMMANDS if "--json" in _option_names(args)}
-    assert with_json == {"inspect", "bench ingest", "bench sync", "bench loader", "bench faults"}
+    assert with_json == {"inspect", "bench ingest", "bench sync", "bench loader", "bench faults", "bench store"}
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""``flexsync bench ingest|sync|loader|faults``: benchmarks that print figures measured in one run."""
+"""``flexsync bench ingest|sync|loader|faults|store``: benchmarks that print figures measured in one run."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ from flexsync.cli.app import app, bench_app
 from flexsync.cli.options import JsonOpt, StoreOpt
 from flexsync.cli.output import report, status
 
-__all__ = ["bench_faults", "bench_ingest", "bench_loader", "bench_sync"]
+__all__ = ["bench_faults", "bench_ingest", "bench_loader", "bench_store", "bench_sync"]
 
 app.add_typer(bench_app, name="bench")
 
@@ -40,14 +41,20 @@ def bench_sync(
     json_out: JsonOpt = None,
     recordings: Annotated[int, typer.Option(help="Recordings to generate (offsets up to +-5 s)")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the generated recordings")] = 0,
+    look: Annotated[
+        str, typer.Option(help="Frame look of the generated videos: realistic (noise, blur, rolling shutter) or flat")
+    ] = "realistic",
 ) -> None:
     """Alignment accuracy against the generator's ground truth.
 
     Generates recordings with known clock offsets and drifts and reports the error per stream type.
     """
     from flexsync.bench.sync import run_sync_benchmark
+    from flexsync.synth.options import LOOKS
 
-    result = run_sync_benchmark(n_recordings=recordings, seed=seed)
+    if look not in LOOKS:
+        raise typer.BadParameter(f"must be one of {', '.join(LOOKS)}, got {look!r}", param_hint="--look")
+    result = run_sync_benchmark(n_recordings=recordings, seed=seed, look=look)
     report(result.format(), result.to_dict(), json_out)
 
 
@@ -86,3 +93,38 @@ def bench_faults(
     status(f"fault corpus and {kills} kills of flexsync run (several minutes)...", json_out)
     result = run_fault_bench(n_kills=kills, seed=seed, n_cases=cases, status=lambda line: status(line, json_out))
     report(result["summary"], result, json_out)
+
+
+@bench_app.command("store")
+def bench_store(
+    json_out: JsonOpt = None,
+    frames: Annotated[int, typer.Option(help="Frames per input (the real video holds 390)")] = 390,
+    clips: Annotated[int, typer.Option(help="103-frame clips per loader pass")] = 6,
+    source_width: Annotated[int, typer.Option(help="Width of the generated cinema camera")] = 960,
+    source_height: Annotated[int, typer.Option(help="Height of the generated cinema camera")] = 540,
+    quick: Annotated[bool, typer.Option(help="120 frames, 3 clips, one pass, no flat-look input")] = False,
+    real: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="Real video to measure [default: nasa_13013.mp4]")
+    ] = None,
+) -> None:
+    """Bytes, PSNR/SSIM, encode CPU and loader speed of each frame codec.
+
+    Compares zstd, H.264 GOPs, per-frame image codecs and FLEX's JPEG folders on a real video and
+    generated recordings, in a temporary folder, and extrapolates to FLEX's size (docs/frame-storage.md).
+    """
+    from flexsync.bench.store import REAL_VIDEO, run_store_benchmark
+
+    if quick:
+        frames, clips = min(frames, 120), min(clips, 3)
+    status(f"frame storage benchmark: {frames} frames per input, {clips} clips (a few minutes)...", json_out)
+    result = run_store_benchmark(
+        n_frames=frames,
+        n_clips=clips,
+        source_width=source_width,
+        source_height=source_height,
+        with_flat=not quick,
+        real_video=real or REAL_VIDEO,
+        repeats=1 if quick else 2,
+        status=lambda line: status(line, json_out),
+    )
+    report(result.format(), result.to_dict(), json_out)

@@ -20,6 +20,7 @@ from flexsync.exports import (
     flex_score_ranges,
 )
 from flexsync.fkg.catalogue import default_fkg
+from flexsync.frame_quality import psnr_db as _psnr_db
 from flexsync.skeleton import JOINT_NAMES
 from flexsync.splits import make_splits
 from flexsync.storage import Store
@@ -44,11 +45,6 @@ def _source(root: Store, index: pl.DataFrame, sample_id: str):
     row = index.filter(pl.col("sample_id") == sample_id).row(0, named=True)
     group = root.open_samples(row["recording"])
     return group, list(group.attrs["sample_ids"]).index(sample_id), row
-
-
-def _psnr_db(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
 
 
 def _by_folder(index: pl.DataFrame) -> dict[tuple[int, int], str]:
