@@ -79,6 +79,7 @@ class VideoIngester:
             compressor=None if settings.frame_codec == "none" else settings.frame_codec,
             zstd_level=settings.frame_zstd_level,
             h264_crf=settings.frame_crf,
+            h264_preset=settings.frame_preset,
             write_empty_chunks=True,
         )
         with BackgroundAppender(ChunkedAppender(frames), block_rows=settings.frame_chunk) as out:

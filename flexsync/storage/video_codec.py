@@ -33,6 +33,7 @@ from zarr.registry import register_codec
 __all__ = [
     "CODEC_NAME",
     "DEFAULT_CRF",
+    "DEFAULT_PRESET",
     "H264Codec",
     "chunk_bitstream",
     "decode_chunk",

@@ -29,7 +29,7 @@ from zarr.storage import LocalStore
 from flexsync.errors import InputFileError, MissingInputError
 from flexsync.schemas.zarr_layout import LAYOUT_VERSION, STATUS_COMPLETE
 from flexsync.storage.direct_chunks import direct_chunk_writer
-from flexsync.storage.video_codec import DEFAULT_CRF, H264Codec
+from flexsync.storage.video_codec import DEFAULT_CRF, DEFAULT_PRESET, H264Codec
 
 __all__ = [
     "DEFAULT_ZSTD_LEVEL",
@@ -163,7 +163,7 @@ def frame_codec_of(array: zarr.Array) -> dict[str, Any]:
     """The :func:`create_array` codec arguments that store frames like ``array`` does (to copy its codec)."""
     serializer = array.serializer
     if isinstance(serializer, H264Codec):
-        return {"compressor": "h264", "h264_crf": serializer.crf}
+        return {"compressor": "h264", "h264_crf": serializer.crf, "h264_preset": serializer.preset}
     zstd = [c for c in array.compressors if isinstance(c, ZstdCodec)]
     return {"compressor": "zstd", "zstd_level": zstd[0].level} if zstd else {"compressor": None}
 
@@ -178,6 +178,7 @@ def create_array(
     compressor: Compressor = "zstd",
     zstd_level: int = DEFAULT_ZSTD_LEVEL,
     h264_crf: int = DEFAULT_CRF,
+    h264_preset: str = DEFAULT_PRESET,
     attrs: Mapping[str, Any] | None = None,
     fill_value: Any = None,
     dimension_names: Sequence[str] | None = None,
@@ -200,8 +201,8 @@ def create_array(
         :mod:`flexsync.storage.video_codec`) or ``None`` for raw chunks.
     zstd_level : int
         1 (fastest) .. 22; default 3.
-    h264_crf : int
-        x264 constant rate factor of ``"h264"`` chunks (lower is better and bigger).
+    h264_crf, h264_preset : int, str
+        x264 constant rate factor (lower is better and bigger) and preset of ``"h264"`` chunks.
     attrs : mapping, optional
         Array attributes (units, channel names), normalised like group attributes.
     fill_value : optional
@@ -224,7 +225,7 @@ def create_array(
         dtype=dtype,
         chunks=chunks,
         compressors=_codecs(compressor, zstd_level),
-        serializer=H264Codec(crf=h264_crf) if compressor == "h264" else "auto",
+        serializer=H264Codec(crf=h264_crf, preset=h264_preset) if compressor == "h264" else "auto",
         filters=(),
         # "c.0.0.0.0" files side by side instead of nested "c/0/0/0/0" folders: a 1,000-chunk
         # video is then 1,000 files, not 4,000 directories to create, hard-link and delete.

@@ -63,7 +63,7 @@ def test_zarr_reads_the_codec_through_its_registry_and_partial_last_chunks(tmp_p
     group = open_group_for_write(tmp_path / "g.zarr")
     array = create_array(group, "frames", shape=frames.shape, dtype="uint8", chunks=(16, 40, 64, 3), compressor="h264")
     array[:] = frames
-    assert frame_codec_of(array) == {"compressor": "h264", "h264_crf": 16}
+    assert frame_codec_of(array) == {"compressor": "h264", "h264_crf": 16, "h264_preset": "veryfast"}
     reopened = zarr.open_group(tmp_path / "g.zarr", mode="r")["frames"]
     assert reopened.metadata.codecs == (H264Codec(crf=16),)
     stored = reopened[:]
