@@ -37,7 +37,9 @@ from pathlib import Path
 __all__ = ["IngestBenchmark", "run_ingest_benchmark"]
 
 VIEWS = ("cam1", "cam2", "cam3", "cam4", "phone")
-TARGET_RATIO = 1.25
+# Ingest against the unavoidable decode+scale work: 1.5x once frames are stored as H.264 (encoding
+# them is work the store needs, not overhead; docs/frame-storage.md). It was 1.25x for zstd frames.
+TARGET_RATIO = 1.5
 
 
 @dataclass

@@ -38,7 +38,9 @@ __all__ = ["FLEX_VIEW_ORDER", "LoaderBenchmark", "flex_clip_dir", "run_loader_be
 logger = logging.getLogger(__name__)
 
 FLEX_VIEW_ORDER = ("cam1", "cam2", "cam3", "cam4", "phone")
-TARGET_RATIO = 10.0
+# Clips/s against FLEX's JPEG folders, per core (issue target for stored H.264; the 10x of lossless
+# frames read from the page cache no longer applies: decoding is the cost now, docs/frame-storage.md).
+TARGET_RATIO = 2.0
 JPEG_QUALITY = 95
 
 
