@@ -6,8 +6,9 @@ still be recovered by cross-correlating one of these motion signals with the ref
 
 1. Features, each on its own device clock: ``video_motion_energy`` (mean absolute frame
    difference of the staged cell luma, per second, placed between the two exposures' middles,
-   LED cells left out), ``joint_speed`` (mean 3D joint speed, short occlusion gaps bridged) and
-   ``emg_activity`` (mean envelope).
+   LED cells left out; the frame pair's common brightness ratio and its noise floor taken out,
+   so a real camera's noise and exposure drift do not drown the motion), ``joint_speed`` (mean
+   3D joint speed, short occlusion gaps bridged) and ``emg_activity`` (mean envelope).
 2. ``fit_by_motion`` puts both signals on one uniform grid (``MotionFitOptions.grid_rate_hz``),
    band-passes them (zero phase, so no delay) and z-scores them, so neither slow trends nor
    units matter, then finds the lag that maximises the normalised cross-correlation within
@@ -84,13 +85,34 @@ class MotionEnergyOptions:
     concentrated in a few frames too, but small, and is kept. ``spike_frames``: length of a running
     median over frame pairs (5; 1 = none); it removes one-frame spikes that are not motion (an
     H.264 key frame nudges every cell at once, about once a second).
+
+    Against a real camera's sensor and coding noise and its brightness changes (``look.py``):
+    ``global_gain`` (True): each frame pair's common brightness ratio (the median over the kept
+    cells of ``step / luma``: auto-exposure, lighting drift) is taken out of every cell's step
+    first. The noise floor, subtracted from every step (negative parts dropped, so only clear
+    motion is summed): ``floor_factor`` x the ``floor_quantile`` of each pair's absolute steps
+    over the kept cells (2.5 x the 0.75 quantile; factor 0 = none), running-median over
+    ``floor_window_s`` (1.0 s; 0 = per pair). Most cells are still, so the quantile measures the
+    noise, whose level wanders with the codec and the brightness; the running median keeps a
+    frame where the body covers many cells from raising its own floor (on noise-free frames the
+    quantile is 0 and the energy is the plain mean step).
     """
 
     flash_share: float = 0.5
     flash_min_step_luma: float = 10.0
     spike_frames: int = 5
+    global_gain: bool = True
+    floor_quantile: float = 0.75
+    floor_factor: float = 2.5
+    floor_window_s: float = 1.0
 
     def __post_init__(self) -> None:
+        if not self.floor_window_s >= 0:
+            raise ValueError(f"MotionEnergyOptions: floor_window_s must be >= 0, got {self.floor_window_s}")
+        if not 0 <= self.floor_quantile <= 1:
+            raise ValueError(f"MotionEnergyOptions: floor_quantile must be in [0, 1], got {self.floor_quantile}")
+        if not self.floor_factor >= 0:
+            raise ValueError(f"MotionEnergyOptions: floor_factor must be >= 0, got {self.floor_factor}")
         if not 0 < self.flash_share <= 1:
             raise ValueError(f"MotionEnergyOptions: flash_share must be in (0, 1], got {self.flash_share}")
         if not self.flash_min_step_luma >= 0:
@@ -183,7 +205,7 @@ def video_motion_energy(
     exclude_cells: Sequence[int] = (),
     options: MotionEnergyOptions = MotionEnergyOptions(),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frame-difference motion energy of a video from its per-frame cell luma.
+    """Frame-difference motion energy of a video from its per-frame cell luma, robust to camera noise.
 
     Parameters
     ----------
@@ -204,7 +226,8 @@ def video_motion_energy(
     t : (N-1,) float64
         Device time of each frame pair (s).
     energy : (N-1,) float64
-        Mean absolute luma change over the kept cells per second (luma levels / s); NaN across
+        Mean absolute luma change over the kept cells above the noise floor, per second (luma
+        levels / s; ``MotionEnergyOptions``); NaN across
         gaps longer than 4 median intervals (a clock reset or a stall, not a dropped frame).
     """
     x = np.asarray(luma_grid, dtype=np.float32)
@@ -238,11 +261,29 @@ def video_motion_energy(
     keep &= ~blinking
     if not keep.any():
         raise ValueError("video_motion_energy: every cell was excluded (nothing left to measure motion on)")
-    energy = steps[:, keep].mean(axis=1) / dt
+    window = max(1, round(options.floor_window_s / float(np.median(dt)))) | 1
+    energy = _robust_steps(x[:, keep], options, window).mean(axis=1) / dt
     if options.spike_frames > 1:
         energy = ndimage.median_filter(energy, size=int(options.spike_frames), mode="nearest")
     energy[dt > _MAX_FRAME_GAP_INTERVALS * float(np.median(dt))] = np.nan
     return 0.5 * (t[:-1] + t[1:]) + 0.5 * float(exposure_s), energy
+
+
+def _robust_steps(x: np.ndarray, options: MotionEnergyOptions, window: int) -> np.ndarray:
+    """(N-1, C) absolute cell steps of the (N, C) luma ``x``, the common brightness ratio and the
+    noise floor (running median over ``window`` pairs) taken out (``MotionEnergyOptions``): sensor
+    noise and AE drift summed over hundreds of still cells would otherwise drown the few moving ones."""
+    d = np.diff(x, axis=0)
+    if options.global_gain and x.shape[1] > 1:
+        base = np.maximum(x[:-1], 1.0)
+        d -= np.median(d / base, axis=1, keepdims=True) * base
+    a = np.abs(d)
+    if options.floor_factor > 0 and x.shape[1] > 1:
+        floor = np.quantile(a, options.floor_quantile, axis=1)
+        if window > 1:
+            floor = ndimage.median_filter(floor, size=window, mode="nearest")
+        a = np.maximum(a - np.float32(options.floor_factor) * floor[:, None], 0.0)
+    return a
 
 
 def joint_speed(

@@ -193,7 +193,8 @@ def test_video_motion_energy_leaves_out_the_flash_and_places_pairs_between_expos
     grid = body.copy()
     grid[50:56, 5] += 150.0  # the LED: two flashes of 6 frames in cell 5
     grid[300:306, 5] += 150.0
-    no_spike_filter = MotionEnergyOptions(spike_frames=1)
+    # The plain mean absolute step: no spike filter, no brightness ratio, no noise floor.
+    no_spike_filter = MotionEnergyOptions(spike_frames=1, global_gain=False, floor_factor=0.0)
     t, energy = video_motion_energy(grid.reshape(n, 3, 4), pts, exposure_s=0.01, options=no_spike_filter)
     np.testing.assert_allclose(t, 0.5 * (pts[:-1] + pts[1:]) + 0.005, rtol=0, atol=1e-12)
     without_led = np.abs(np.diff(np.delete(body, 5, axis=1), axis=0)).mean(axis=1) / np.diff(pts)
@@ -249,6 +250,12 @@ def test_bad_inputs_name_the_problem() -> None:
         MotionEnergyOptions(flash_share=1.5)
     with pytest.raises(ValueError, match="spike_frames must be an integer >= 1"):
         MotionEnergyOptions(spike_frames=0)
+    with pytest.raises(ValueError, match=r"floor_quantile must be in \[0, 1\]"):
+        MotionEnergyOptions(floor_quantile=1.5)
+    with pytest.raises(ValueError, match="floor_factor must be >= 0"):
+        MotionEnergyOptions(floor_factor=-1.0)
+    with pytest.raises(ValueError, match="floor_window_s must be >= 0"):
+        MotionEnergyOptions(floor_window_s=-1.0)
 
 
 @pytest.mark.parametrize("jump_s", [0.8, 2.5, 4.8])
