@@ -5,12 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system-packages
 export FLEXSYNC_RAW_ROOT ?= $(CURDIR)/data/raw
 export FLEXSYNC_TRUTH_ROOT ?= $(CURDIR)/data/truth
 export FLEXSYNC_STORE_ROOT ?= $(CURDIR)/data/store
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test lint ui venv clean bench
+.PHONY: demo test lint ui venv system clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +21,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Debian packages the tests run for real (headless Chromium, PostgreSQL): .ci/system-packages.txt
+$(SYSTEM_STAMP): .ci/system-packages.txt $(STAMP)
+	.ci/install-system-packages
+	touch $(SYSTEM_STAMP)
+
+system: $(SYSTEM_STAMP)
+
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/flexsync demo --raw "$(FLEXSYNC_RAW_ROOT)" --truth "$(FLEXSYNC_TRUTH_ROOT)" --store "$(FLEXSYNC_STORE_ROOT)"
 
-test: $(STAMP)
+test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/ruff check flexsync tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 

@@ -19,8 +19,10 @@ __all__ = [
     "DEFAULT_RAW_ROOT",
     "DEFAULT_STORE_ROOT",
     "DEFAULT_TRUTH_ROOT",
+    "SETTINGS_ENV",
     "PipelineSettings",
     "SettingDoc",
+    "environment_settings",
     "raw_root",
     "settings_table",
     "store_root",
@@ -52,6 +54,34 @@ def truth_root(explicit: str | Path | None = None) -> Path:
 def store_root(explicit: str | Path | None = None) -> Path:
     """The output store root (Zarr recordings, Parquet tables, reports)."""
     return _resolve(explicit, "FLEXSYNC_STORE_ROOT", DEFAULT_STORE_ROOT)
+
+
+SETTINGS_ENV = "FLEXSYNC_SETTINGS"
+
+
+def environment_settings() -> dict[str, Any]:
+    """The settings named in ``FLEXSYNC_SETTINGS`` (a JSON object): a deployment's defaults.
+
+    They apply wherever no explicit value is given (the Dagster code location, the daemon's runs,
+    ``flexsync run``); ``--set`` and run config still override them.
+
+    Raises
+    ------
+    ValueError
+        If the variable is not a JSON object of known settings with valid values.
+    """
+    text = os.environ.get(SETTINGS_ENV, "").strip()
+    if not text:
+        return {}
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        example = '{"frame_codec": "zstd"}'
+        raise ValueError(f"{SETTINGS_ENV} must be a JSON object of settings, e.g. '{example}': {exc}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{SETTINGS_ENV} must be a JSON object of settings, got {type(values).__name__}")
+    PipelineSettings.from_values(values)  # a wrong name or value fails here, naming the variable's content
+    return values
 
 
 DEFAULT_MAX_RESIDUAL_S = {"video": 0.004, "mocap": 0.001, "emg": 0.001, "physio": 0.05}

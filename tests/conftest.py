@@ -1,13 +1,23 @@
-"""Shared fixtures: where the real third-party sample files live."""
+"""Shared fixtures: where the real third-party sample files live, the generated test dataset.
+
+The suite stores frames losslessly (zstd): the pipeline tests check timing, layout and tables,
+where an H.264 encode of every frame only costs time. ``FLEXSYNC_SETTINGS`` carries that choice to
+every run, in-process or in the CLI, webserver and daemon processes the tests start; the tests of
+the default codec's path (determinism, samples' clips, the codec itself) ask for H.264 explicitly.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+from codec_settings import TEST_SETTINGS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+os.environ["FLEXSYNC_SETTINGS"] = json.dumps(TEST_SETTINGS)  # before any fixture or subprocess reads it
 
 
 def _real_data_dir() -> Path:

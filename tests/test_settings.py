@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import fields
 from pathlib import Path
 
@@ -55,3 +57,27 @@ def test_cli_set_reaches_the_resource_and_refuses_unknown_names(tmp_path):
     result = CliRunner().invoke(app, ["run", "--raw", str(tmp_path), "--store", str(tmp_path), "--set", "nope=1"])
     assert result.exit_code == 2
     assert "expected NAME=VALUE with NAME one of frame_width" in result.output
+
+
+def test_flexsync_settings_environment_gives_the_deployment_defaults(monkeypatch, tmp_path):
+    from flexsync.config import environment_settings
+    from flexsync.pipelines.runner import make_resource
+
+    monkeypatch.setenv("FLEXSYNC_SETTINGS", '{"frame_codec": "none", "frame_crf": 20}')
+    assert environment_settings() == {"frame_codec": "none", "frame_crf": 20}
+    assert FlexsyncResource.from_environment().settings().frame_codec == "none"
+    overridden = make_resource(tmp_path, tmp_path, {"frame_codec": "h264"}).settings()
+    assert (overridden.frame_codec, overridden.frame_crf) == ("h264", 20)  # explicit over environment
+
+    monkeypatch.setenv("FLEXSYNC_SETTINGS", '{"frame_codec": "webp"}')
+    with pytest.raises(ValueError, match="frame_codec must be one of"):
+        environment_settings()
+    monkeypatch.setenv("FLEXSYNC_SETTINGS", "frame_codec=zstd")
+    with pytest.raises(ValueError, match="FLEXSYNC_SETTINGS must be a JSON object"):
+        environment_settings()
+
+
+def test_the_suite_runs_on_lossless_frames():
+    from codec_settings import TEST_SETTINGS
+
+    assert json.loads(os.environ["FLEXSYNC_SETTINGS"]) == TEST_SETTINGS

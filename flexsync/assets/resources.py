@@ -31,7 +31,9 @@ class _FlexsyncResourceBase(dg.ConfigurableResource):
 
     @classmethod
     def from_environment(cls) -> FlexsyncResource:
-        return cls(raw_root=str(config.raw_root()), store_root=str(config.store_root()))
+        """The roots of FLEXSYNC_RAW_ROOT and FLEXSYNC_STORE_ROOT, with the settings of FLEXSYNC_SETTINGS."""
+        settings = config.environment_settings()
+        return cls(raw_root=str(config.raw_root()), store_root=str(config.store_root()), **settings)
 
     def settings(self) -> PipelineSettings:
         return PipelineSettings.from_values({f.name: getattr(self, f.name) for f in fields(PipelineSettings)})

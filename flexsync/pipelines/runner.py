@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from flexsync import config
 from flexsync.assets import ALL_ASSETS, DATASET_ASSETS, RECORDING_ASSETS
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
@@ -128,8 +129,9 @@ def run_recording(
 
 
 def make_resource(raw_root: Path | str, store_root: Path | str, settings: Mapping[str, Any] | None = None):
-    """The ``flexsync`` resource for these roots, with ``settings`` (PipelineSettings names) overridden."""
-    return FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root), **dict(settings or {}))
+    """The ``flexsync`` resource for these roots: ``settings`` (PipelineSettings names) over FLEXSYNC_SETTINGS."""
+    values = {**config.environment_settings(), **dict(settings or {})}
+    return FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root), **values)
 
 
 def build_training_products(

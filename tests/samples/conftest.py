@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from codec_settings import DEFAULT_CODEC_SETTINGS
 
 from flexsync.fkg import FitnessKnowledgeGraph, read_fkg
 from flexsync.pipelines.runner import run_recordings
@@ -49,7 +50,8 @@ def sample_store(synth_dataset, tmp_path_factory) -> SampleStore:
     raw, _, keys = synth_dataset
     store = Store(tmp_path_factory.mktemp("samples_store"))
     with dg.DagsterInstance.ephemeral() as instance:  # disposed: its temporary folder goes with it
-        runs = run_recordings(raw, store.root, instance=instance)
+        # The default codec: the samples' clips are cut from H.264 GOPs, as in a real store.
+        runs = run_recordings(raw, store.root, instance=instance, settings=DEFAULT_CODEC_SETTINGS)
     failed = [(r.key, r.failures) for r in runs if not r.success]
     assert not failed, f"pipeline failed: {failed}"
     fkg = read_fkg(raw / "fkg.json")
