@@ -76,7 +76,7 @@ def test_refused_publish_shows_failed_check_and_publishes_nothing(published, mon
 KILL_BETWEEN_ZARR_AND_TABLES = textwrap.dedent(
     """
     import os, signal, sys
-    from flexsync.config import PipelineSettings
+    from flexsync.config import PipelineSettings, environment_settings
     from flexsync.ingest.align import publish_recording
     from flexsync.ingest.recording import RawRecording
     from flexsync.storage import store as store_module
@@ -91,7 +91,8 @@ KILL_BETWEEN_ZARR_AND_TABLES = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
 
     store_module.UnitWriter.write_table = write_table_then_die
-    publish_recording(RawRecording.open(raw, key), store_module.Store(store_root), PipelineSettings())
+    settings = PipelineSettings.from_values(environment_settings())  # the settings the fixture's runs had
+    publish_recording(RawRecording.open(raw, key), store_module.Store(store_root), settings)
     """
 )
 
@@ -115,11 +116,11 @@ def test_kill_between_zarr_and_tables_keeps_the_old_unit(published):
     assert store.recordings() == [key]
     assert store.read_table("streams").height == len(list(store.open_recording(key)["streams"].group_keys()))
     # The next publish of the same recording removes the dead writer's debris and gives the same bytes.
-    from flexsync.config import PipelineSettings
+    from flexsync.config import PipelineSettings, environment_settings
     from flexsync.ingest.align import publish_recording
     from flexsync.ingest.recording import RawRecording
 
-    publish_recording(RawRecording.open(raw, key), store, PipelineSettings())
+    publish_recording(RawRecording.open(raw, key), store, PipelineSettings.from_values(environment_settings()))
     assert list((store_root / ".work").iterdir()) == []
     assert _digest(unit) == before
     assert os.path.isdir(unit / "recording.zarr")
