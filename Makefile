@@ -43,11 +43,29 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
+# Started in the background (`make ui &`), SIGINT arrives ignored and `dagster dev` then ignores
+# SIGTERM too (it maps TERM to INT): restore INT so that Ctrl-C and `kill` stop every process.
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m flexsync.definitions -h 127.0.0.1 -p 3000
+	exec env --default-signal=INT $(BIN)/dagster dev -m flexsync.definitions -h 127.0.0.1 -p 3000
 
 bench: $(STAMP)
 	$(BIN)/flexsync bench ingest --json bench-results/ingest.json
 
 clean:
 	rm -rf data .dagster_home bench-results
+
+# The Dagster instance on PostgreSQL (deploy/dagster-postgres.yaml, docs/deploy.md): a local cluster under
+# .pg/ on 127.0.0.1 with trust auth (`make postgres`, `make postgres-stop`); `make ui-postgres` runs the
+# webserver and daemon on it, with the decode pool sized to the cores.
+PG_DIR := $(CURDIR)/.pg
+.PHONY: postgres postgres-stop ui-postgres
+postgres: $(STAMP) $(SYSTEM_STAMP)
+	$(BIN)/python -m flexsync.pipelines.pgcluster start "$(PG_DIR)"
+
+postgres-stop: $(STAMP)
+	$(BIN)/python -m flexsync.pipelines.pgcluster stop "$(PG_DIR)"
+
+ui-postgres: postgres
+	mkdir -p "$(PG_DIR)/dagster_home" && cp deploy/dagster-postgres.yaml "$(PG_DIR)/dagster_home/dagster.yaml"
+	. "$(PG_DIR)/env" && export DAGSTER_HOME="$(PG_DIR)/dagster_home" && $(BIN)/python -m flexsync.pipelines.pools \
+		&& exec env --default-signal=INT $(BIN)/dagster dev -m flexsync.definitions -h 127.0.0.1 -p 3000

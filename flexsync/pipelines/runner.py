@@ -1,9 +1,11 @@
 """Materialise every asset for a set of recordings (what `flexsync run` does).
 
-Each recording is its own in-process run, so a broken recording fails alone and the others
-go on. ``parallel`` recordings run at once in worker processes (one per core is right on a
-2-core machine: a recording's steps are mostly single-threaded). With DAGSTER_HOME set, runs
-land in that persistent instance and show up in the UI.
+Each recording is its own run of the named ``ingest_recordings`` job (the job the sensor runs and
+the UI lists), so a broken recording fails alone and the others go on. Runs are in-process unless
+``execution`` names another executor of the job (flexsync.pipelines.executors: multiprocess,
+celery), which needs a persistent instance. ``parallel`` recordings run at once in worker
+processes (one per core is right on a 2-core machine: a recording's steps are mostly
+single-threaded). With DAGSTER_HOME set, runs land in that persistent instance and show up in the UI.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from flexsync import config
-from flexsync.assets import ALL_ASSETS, DATASET_ASSETS, RECORDING_ASSETS
+from flexsync.assets import ALL_ASSETS
 from flexsync.assets.partitions import recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
+from flexsync.pipelines.jobs import INGEST_JOB, PRODUCTS_JOB, build_training_products_job, ingest_recordings_job
 from flexsync.raw.layout import scan_recordings
 
 if TYPE_CHECKING:
@@ -92,7 +95,7 @@ def _user_error_message(error: SerializableErrorInfo) -> str:
     return error.message.strip()
 
 
-def _summarise(key: str, result: dg.ExecuteInProcessResult) -> RecordingRun:
+def _summarise(key: str, result: dg.ExecuteInProcessResult | dg.ExecuteJobResult) -> RecordingRun:
     run = RecordingRun(key=key, success=result.success, run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
@@ -104,25 +107,110 @@ def _summarise(key: str, result: dg.ExecuteInProcessResult) -> RecordingRun:
                 run.failed_checks.append(f"{name}: {evaluation.description or ''}")
         elif event.is_step_skipped:
             run.warnings.append(f"{event.step_key} skipped (an upstream step or blocking check failed)")
+    if not run.success and not run.failures:  # the run failed outside any step (an executor or its workers)
+        errors = [e.event_specific_data.error for e in result.all_events if e.is_run_failure]
+        run.failures += [f"run: {_user_error_message(error)}" for error in errors if error is not None]
     return run
 
 
-def run_recording(
-    key: str, instance: dg.DagsterInstance, flexsync: FlexsyncResource, *, selection: Sequence | None = None
+def ingest_job() -> dg.JobDefinition:
+    """The code location's ``ingest_recordings`` job (what executors outside this process reconstruct)."""
+    from flexsync.definitions import defs
+
+    return defs.resolve_job_def(INGEST_JOB)
+
+
+def products_job() -> dg.JobDefinition:
+    """The code location's ``build_training_products`` job."""
+    from flexsync.definitions import defs
+
+    return defs.resolve_job_def(PRODUCTS_JOB)
+
+
+_RECONSTRUCT = {INGEST_JOB: ingest_job, PRODUCTS_JOB: products_job}
+
+
+def _asset_keys(selection: Sequence) -> list[dg.AssetKey]:
+    """Asset keys of a selection given as assets definitions, keys or key strings."""
+    keys: list[dg.AssetKey] = []
+    for item in selection:
+        if isinstance(item, dg.AssetsDefinition):
+            keys.extend(item.keys)
+        else:
+            keys.append(item if isinstance(item, dg.AssetKey) else dg.AssetKey.from_user_string(item))
+    return keys
+
+
+def _run_job(
+    name: str,
+    instance: dg.DagsterInstance,
+    flexsync: FlexsyncResource,
+    summarise: Callable[[dg.ExecuteInProcessResult | dg.ExecuteJobResult], RecordingRun],
+    *,
+    tags: Mapping[str, str],
+    partition_key: str | None = None,
+    selection: Sequence | None = None,
+    execution: Mapping[str, Any] | None = None,
 ) -> RecordingRun:
-    """Materialise every asset of one recording (or the ``selection`` of them) in-process; summarise the run."""
+    """Run the named job once and summarise its result (in-process when ``execution`` is None)."""
+    asset_selection = _asset_keys(selection) if selection is not None else None
+    if execution is None:
+        job = dg.Definitions(
+            assets=ALL_ASSETS,
+            jobs=[ingest_recordings_job, build_training_products_job],
+            resources={"flexsync": flexsync},
+        ).resolve_job_def(name)
+        result = job.execute_in_process(
+            run_config=_console_config(),
+            instance=instance,
+            partition_key=partition_key,
+            raise_on_error=False,
+            asset_selection=asset_selection,
+            tags=tags,
+        )
+        return summarise(result)
+    # Out of process: the executor's workers rebuild the job from the code location, so the
+    # resource (roots and settings) travels in run config, and the partition as its tag.
+    run_config = {
+        **_console_config(),
+        "resources": {"flexsync": {"config": flexsync.model_dump()}},
+        "execution": {"config": dict(execution)},
+    }
+    partition_tags = {"dagster/partition": partition_key} if partition_key else {}
+    with dg.execute_job(
+        dg.reconstructable(_RECONSTRUCT[name]),
+        instance,
+        run_config=run_config,
+        tags={**tags, **partition_tags},
+        asset_selection=asset_selection,
+    ) as result:  # events are read from the instance while the result is open
+        return summarise(result)
+
+
+def run_recording(
+    key: str,
+    instance: dg.DagsterInstance,
+    flexsync: FlexsyncResource,
+    *,
+    selection: Sequence | None = None,
+    execution: Mapping[str, Any] | None = None,
+) -> RecordingRun:
+    """Run ``ingest_recordings`` for one recording (every asset, or the ``selection`` of them); summarise it.
+
+    ``execution`` is the job's executor config (``{"celery": {...}}``, ``{"multiprocess": {}}``);
+    None runs in this process.
+    """
     register_recordings(instance, [key])
-    result = dg.materialize(
-        ALL_ASSETS,
-        selection=list(selection) if selection is not None else RECORDING_ASSETS,
-        partition_key=key,
-        instance=instance,
-        resources={"flexsync": flexsync},
-        raise_on_error=False,
+    run = _run_job(
+        INGEST_JOB,
+        instance,
+        flexsync,
+        lambda result: _summarise(key, result),
         tags={"flexsync/recording": key},
-        run_config=_console_config(),
+        partition_key=key,
+        selection=selection,
+        execution=execution,
     )
-    run = _summarise(key, result)
     if not run.success:
         logger.warning("recording %s failed: %s", key, "; ".join(run.failures) or "see the run's logs")
     return run
@@ -131,7 +219,8 @@ def run_recording(
 def make_resource(raw_root: Path | str, store_root: Path | str, settings: Mapping[str, Any] | None = None):
     """The ``flexsync`` resource for these roots: ``settings`` (PipelineSettings names) over FLEXSYNC_SETTINGS."""
     values = {**config.environment_settings(), **dict(settings or {})}
-    return FlexsyncResource(raw_root=str(raw_root), store_root=str(store_root), **values)
+    raw = str(config.raw_root(raw_root))  # a raw URL resolves to its local cache
+    return FlexsyncResource(raw_root=raw, store_root=str(store_root), **values)
 
 
 def build_training_products(
@@ -140,27 +229,26 @@ def build_training_products(
     *,
     instance: dg.DagsterInstance | None = None,
     settings: Mapping[str, Any] | None = None,
+    execution: Mapping[str, Any] | None = None,
 ) -> RecordingRun:
-    """Materialise the dataset-wide products (index, splits, export, QA) from the samples present."""
+    """Run ``build_training_products`` (index, splits, export, QA) over the samples present."""
     flexsync = make_resource(raw_root, store_root, settings)
     with open_instance() if instance is None else nullcontext(instance) as owned:
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=DATASET_ASSETS,
-            instance=owned,
-            resources={"flexsync": flexsync},
-            raise_on_error=False,
+        return _run_job(
+            PRODUCTS_JOB,
+            owned,
+            flexsync,
+            lambda result: _summarise("training products", result),
             tags={"flexsync/products": "training"},
-            run_config=_console_config(),
+            execution=execution,
         )
-        return _summarise("training products", result)
 
 
-def _run_in_worker(args: tuple[str, str, str, dict[str, Any]]) -> RecordingRun:
-    key, raw_root, store_root, settings = args
+def _run_in_worker(args: tuple[str, str, str, dict[str, Any], dict[str, Any] | None]) -> RecordingRun:
+    key, raw_root, store_root, settings, execution = args
     logging.getLogger("dagster").setLevel(logging.WARNING)
     with open_instance() as instance:  # disposing removes a throwaway instance's temporary folder
-        return run_recording(key, instance, make_resource(raw_root, store_root, settings))
+        return run_recording(key, instance, make_resource(raw_root, store_root, settings), execution=execution)
 
 
 def run_recordings(
@@ -172,10 +260,12 @@ def run_recordings(
     progress: Callable[[Iterable[RecordingRun], int], Iterable[RecordingRun]] | None = None,
     parallel: int = 1,
     settings: Mapping[str, Any] | None = None,
+    execution: Mapping[str, Any] | None = None,
 ) -> list[RecordingRun]:
-    """Materialise all assets for ``keys`` (default: every complete recording), one run each.
+    """Run ``ingest_recordings`` for ``keys`` (default: every complete recording), one run each.
 
     ``settings`` overrides processing settings by name (``PipelineSettings``; checked before any run).
+    ``execution`` chooses the job's executor (see run_recording); None runs in-process.
 
     With ``parallel`` > 1 recordings run in worker processes, each opening the instance of
     DAGSTER_HOME (or a throwaway one when it is unset); results come back in key order.
@@ -197,15 +287,15 @@ def run_recordings(
         # workers opening a brand-new DAGSTER_HOME together would race on its schema migration.
         with open_instance() as shared:
             register_recordings(shared, selected)
-        jobs = [(key, str(raw_root), str(store_root), dict(settings or {})) for key in selected]
+        jobs = [(key, str(raw_root), str(store_root), dict(settings or {}), execution) for key in selected]
         # "spawn", not Linux's default "fork": a forked child inherits locks held by the parent's
         # threads (zarr's event loop, Dagster's, FFmpeg's) and can hang forever before its first step.
         with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
             done = pool.map(_run_in_worker, jobs)
             return refused + list(progress(done, len(jobs)) if progress else done)
     if instance is not None:
-        done = (run_recording(key, instance, flexsync) for key in selected)
+        done = (run_recording(key, instance, flexsync, execution=execution) for key in selected)
         return refused + list(progress(done, len(selected)) if progress else done)
     with open_instance() as owned:  # ours to dispose (a throwaway one leaves a temporary folder otherwise)
-        done = (run_recording(key, owned, flexsync) for key in selected)
+        done = (run_recording(key, owned, flexsync, execution=execution) for key in selected)
         return refused + list(progress(done, len(selected)) if progress else done)

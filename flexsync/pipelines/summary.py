@@ -50,13 +50,16 @@ def format_summary(runs: list[RecordingRun], store: Store, elapsed_s: float) -> 
         with pl.Config(tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
             lines.append(str(table))
         first = ok[0].key
+        if store.location != str(store.root):  # an object store: its URL, not the local working copy
+            lines.append(f"outputs: {len(store.recordings())} published recordings in {store.location}")
+            return "\n".join(lines)
         lines.append(
             f"outputs: {len(store.recordings())} published recordings in {store.root}, e.g. "
             f"{store.recording_path(first)} with its tables ({store.table_partition('clock_models', first).parent}) "
             f"and sync report ({store.report_file(first, SYNC_REPORT_JSON).parent})"
         )
     else:
-        lines.append(f"outputs: {len(store.recordings())} published recordings in {store.root}")
+        lines.append(f"outputs: {len(store.recordings())} published recordings in {store.location}")
     return "\n".join(lines)
 
 

@@ -1,10 +1,10 @@
 """The backfill commands of the docs, executed by a real `dagster-daemon` on a persistent instance.
 
-`flexsync backfill KEY --wait` submits an asset backfill and follows it until the daemon has run
+`flexsync backfill KEY --wait` submits a backfill of the ingest_recordings job and follows it until the daemon has run
 it; `dagster job backfill -j ingest_recordings --partitions KEY` submits a job backfill that the same
 daemon executes. Both must leave the recording published in the store, from runs recorded in the
 instance. Slow (the daemon launches each run in its own process), so both share one daemon, with
-the new-recordings sensor stopped so that only the backfills start runs.
+the sensors stopped so that only the backfills start runs.
 """
 
 from __future__ import annotations
@@ -43,15 +43,17 @@ def daemon(synth_dataset, tmp_path_factory):
         "FLEXSYNC_RAW_ROOT": str(raw),
         "FLEXSYNC_STORE_ROOT": str(store),
     }
-    # The new-recordings sensor would ingest every recording by itself: these tests drive the runs.
-    subprocess.run(
-        [str(BIN / "dagster"), "sensor", "stop", "new_recordings_sensor", "-m", "flexsync.definitions"],
-        cwd=base,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    # The new-recordings sensor would ingest every recording by itself, and the automation sensor
+    # would build the training products after them: these tests drive the runs.
+    for sensor in ("new_recordings_sensor", "automation_sensor"):
+        subprocess.run(
+            [str(BIN / "dagster"), "sensor", "stop", sensor, "-m", "flexsync.definitions"],
+            cwd=base,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     log = (base / "daemon.log").open("w")
     process = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-m", "flexsync.definitions"],

@@ -1,0 +1,90 @@
+"""The deploy/ files load as Dagster reads them: run configs against the jobs' schema, instance configs
+against the instance's and dagster-k8s's schemas (docker, Kubernetes and Slurm are not available here).
+"""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._config import process_config
+from dagster._core.instance.config import dagster_instance_config
+from dagster_k8s import K8sRunLauncher
+from engine_helpers import POSTGRES_YAML, REPO
+
+from flexsync.definitions import defs
+from flexsync.pipelines.executors import ENGINES
+from flexsync.pipelines.jobs import INGEST_JOB
+
+DEPLOY = REPO / "deploy"
+
+
+def _yaml(relative: str) -> dict:
+    return yaml.safe_load((DEPLOY / relative).read_text(encoding="utf-8"))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@pytest.mark.parametrize("relative", ["k8s/run-config.yaml", "slurm/run-config.yaml"])
+def test_run_configs_are_valid_for_the_ingest_job(relative, monkeypatch):
+    for name, value in {"FLEXSYNC_CELERY_BROKER": "redis://127.0.0.1:6379/0", "FLEXSYNC_RAW_ROOT": "/data/raw"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FLEXSYNC_STORE_ROOT", "/data/store")
+    result = dg.validate_run_config(defs.resolve_job_def(INGEST_JOB), _yaml(relative))
+    ((executor, engine),) = result["execution"].items()
+    assert executor == "flexsync"
+    if relative.startswith("k8s"):
+        steps = engine["k8s"]["per_step_k8s_config"]
+        assert steps["recording_streams"]["container_config"]["resources"]["requests"] == {"cpu": "4", "memory": "6Gi"}
+        assert engine["k8s"]["step_k8s_config"]["container_config"]["resources"]["requests"]["cpu"] == "1"
+    else:
+        assert engine["celery"]["broker"] == engine["celery"]["backend"] == "redis://127.0.0.1:6379/0"
+        resource = result["resources"]["flexsync"]["config"]
+        assert (resource["raw_root"], resource["store_root"], resource["stream_workers"]) == (
+            "/data/raw",
+            "/data/store",
+            4,
+        )
+
+
+def test_the_helm_execution_default_is_the_k8s_run_config():
+    (user_deployment,) = _yaml("k8s/values.yaml")["dagster-user-deployments"]["deployments"]
+    env = {item["name"]: item["value"] for item in user_deployment["env"]}
+    assert yaml.safe_load(env["FLEXSYNC_EXECUTION"]) == _yaml("k8s/run-config.yaml")["execution"]["config"]
+    assert user_deployment["dagsterApiGrpcArgs"] == ["--module-name", "flexsync.definitions"]
+    assert env["FLEXSYNC_CODE_LOCATION"] == user_deployment["name"]
+
+
+def test_the_helm_run_launcher_config_loads_in_dagster_k8s():
+    """The chart renders runLauncher.config.k8sRunLauncher into dagster.yaml with snake_case keys."""
+    values = _yaml("k8s/values.yaml")
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    launcher = {_snake(k): v for k, v in values["runLauncher"]["config"]["k8sRunLauncher"].items()}
+    launcher["run_k8s_config"] = {_snake(k): v for k, v in launcher["run_k8s_config"].items()}
+    # what the chart adds itself: the instance config map, the password secret, the namespace's image
+    launcher |= {"instance_config_map": "flexsync-instance", "postgres_password_secret": "dagster-postgresql-secret"}
+    result = process_config(K8sRunLauncher.config_type(), launcher)
+    assert result.success, result.errors
+    assert result.value["run_k8s_config"]["container_config"]["resources"]["limits"] == {"memory": "1Gi"}
+    assert values["postgresql"]["enabled"] is False and "postgresqlPassword" not in values["postgresql"]
+
+
+def test_the_postgres_instance_yaml_loads(tmp_path, monkeypatch):
+    for name, value in {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_USER": "u"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "")
+    monkeypatch.setenv("DAGSTER_PG_DB", "dagster")
+    (tmp_path / "dagster.yaml").write_text(POSTGRES_YAML.read_text(encoding="utf-8"), encoding="utf-8")
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 2
+    assert config["concurrency"]["pools"] == {"granularity": "op", "default_limit": 2}
+    assert config["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
+
+
+def test_every_engine_is_offered():
+    assert sorted(ENGINES) == ["celery", "in_process", "k8s", "multiprocess"]
