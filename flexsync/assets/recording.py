@@ -3,7 +3,7 @@
 import dagster as dg
 
 from flexsync.assets._translate import to_check_result, to_metadata
-from flexsync.assets.partitions import recordings_partitions
+from flexsync.assets.partitions import recording_check_spec, recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.assets.sync import clock_models
 from flexsync.ingest.align import PublishRefusedError, publish_recording
@@ -18,12 +18,7 @@ __all__ = ["aligned_recording"]
     kinds={"zarr", "parquet"},
     deps=[clock_models],
     check_specs=[
-        dg.AssetCheckSpec(
-            name=c.name,
-            asset="aligned_recording",
-            blocking=c.severity == "error",
-            description=c.description,
-        )
+        recording_check_spec(c.name, "aligned_recording", blocking=c.severity == "error", description=c.description)
         for c in RECORDING_CHECKS
     ],
     description="Align every stream to the reference clock and publish the recording's Zarr and tables atomically.",

@@ -10,7 +10,7 @@ stream of that kind and name the streams that fail.
 import dagster as dg
 
 from flexsync.assets._translate import to_check_result, to_metadata
-from flexsync.assets.partitions import recordings_partitions
+from flexsync.assets.partitions import recording_check_spec, recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.errors import FlexsyncError
 from flexsync.ingest.contract import StreamResult
@@ -44,11 +44,8 @@ def _spec(kind: str) -> dg.AssetSpec:
 
 
 CHECK_SPECS = [
-    dg.AssetCheckSpec(
-        name=check.name,
-        asset=stream_asset_key(kind),
-        blocking=check.severity == "error",
-        description=check.description,
+    recording_check_spec(
+        check.name, stream_asset_key(kind), blocking=check.severity == "error", description=check.description
     )
     for kind, ingester in INGESTERS.items()
     for check in ingester.checks

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from flexsync.assets._translate import to_check_result, to_metadata
-from flexsync.assets.partitions import recordings_partitions
+from flexsync.assets.partitions import recording_check_spec, recordings_partitions
 from flexsync.assets.resources import FlexsyncResource
 from flexsync.assets.streams import STREAM_ASSET_KEYS
 from flexsync.ingest.checks import CLOCK_CHECKS
@@ -18,12 +18,7 @@ __all__ = ["clock_models"]
     kinds={"parquet"},
     deps=STREAM_ASSET_KEYS,
     check_specs=[
-        dg.AssetCheckSpec(
-            name=c.name,
-            asset="clock_models",
-            blocking=c.severity == "error",
-            description=c.description,
-        )
+        recording_check_spec(c.name, "clock_models", blocking=c.severity == "error", description=c.description)
         for c in CLOCK_CHECKS
     ],
     description="Fit offset and drift of every stream against the reference clock from the sync events.",

@@ -27,6 +27,14 @@ __all__ = ["DATASET_ASSETS", "repetition_samples"]
 # Dataset-wide products follow new samples by themselves when the automation sensor runs
 # (make ui); `flexsync run` materialises them after the recordings.
 EAGER = dg.AutomationCondition.eager()
+# The FKG tables have no upstream asset, and eager() counts what is missing at the sensor's first
+# tick as handled: they would never build. Build them while missing, unless their last run failed
+# (no new run every tick; a manual run after fixing the FKG file clears that).
+FKG_CONDITION = (
+    dg.AutomationCondition.missing()
+    & ~dg.AutomationCondition.in_progress()
+    & ~dg.AutomationCondition.execution_failed()
+).with_label("missing, last run not failed")
 
 
 def _fkg(flexsync: FlexsyncResource):
@@ -66,7 +74,7 @@ def repetition_samples(context: dg.AssetExecutionContext, flexsync: FlexsyncReso
 @dg.asset(
     group_name="training",
     kinds={"parquet"},
-    automation_condition=EAGER,
+    automation_condition=FKG_CONDITION,
     description="The Fitness Knowledge Graph as tables.",
 )
 def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
@@ -80,8 +88,19 @@ def fkg_tables(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     deps=[repetition_samples],
     automation_condition=EAGER,
     check_specs=[
-        dg.AssetCheckSpec("annotations_in_fkg", asset="sample_index", blocking=True),
-        dg.AssetCheckSpec("scores_match_fkg", asset="sample_index"),
+        dg.AssetCheckSpec(
+            "annotations_in_fkg",
+            asset="sample_index",
+            blocking=True,
+            description="Every annotated error is one the FKG lists for its action, on the key step it belongs to; "
+            "names the samples whose labels are not.",
+        ),
+        dg.AssetCheckSpec(
+            "scores_match_fkg",
+            asset="sample_index",
+            description="Every expert score equals the score the FKG formula gives the sample's annotated errors "
+            "(warning only: the stored score is kept); names the samples that differ.",
+        ),
     ],
     description="Every sample numbered per action (FLEX's NNN), with per-action score ranges and normalised scores.",
 )
@@ -120,7 +139,15 @@ def sample_index(flexsync: FlexsyncResource) -> dg.MaterializeResult:
     kinds={"parquet"},
     deps=[sample_index],
     automation_condition=EAGER,
-    check_specs=[dg.AssetCheckSpec("split_promises", asset="splits", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "split_promises",
+            asset="splits",
+            blocking=True,
+            description="Each protocol keeps its promises: every sample once per split, no subject, view or skill "
+            "on both sides where it promises so, every action in train and test, test shares as promised.",
+        )
+    ],
     description="Vanilla, cross-subject, cross-view and cross-skill splits, deterministic from the seed.",
 )
 def splits(flexsync: FlexsyncResource) -> dg.MaterializeResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,10 @@ from flexsync.ingest.staging import SyncEvent
 from flexsync.jsonsafe import json_safe
 from flexsync.timing.clock_model import ClockModel
 
-__all__ = ["render_sync_plot", "sync_report", "sync_report_json"]
+__all__ = ["after_label", "render_sync_plot", "sync_report", "sync_report_json"]
+
+# Share of the figure's width for the axes; the rest holds the "after" panel's labels.
+LABEL_MARGIN = 0.78
 
 
 def sync_report(fit: ClockFit) -> dict[str, Any]:
@@ -45,6 +49,28 @@ def sync_report_json(fit: ClockFit) -> bytes:
     return (json.dumps(sync_report(fit), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def after_label(model: ClockModel, errors_ms: Sequence[float]) -> str:
+    """What a stream's alignment error is known to be, for the right of the "after" panel.
+
+    ``errors_ms``: its mapped events' distances to the reference's (ms). They only measure the
+    fit when there are more events than parameters: with two events per segment (offset and
+    drift) or one (offset only) the fit is exact and they are zero by construction, so the label
+    says so and gives the events' timing uncertainty, the figure the clock table reports.
+    """
+    if model.method == "identity":
+        return "reference clock"
+    if not errors_ms:
+        return "no events"
+    fitted = [s for s in model.segments if s.n_events > 0]
+    if fitted and all(s.n_events <= 2 for s in fitted):
+        n = sum(s.n_events for s in fitted)
+        events = f"{n} event" + ("s" if n != 1 else "")
+        known = [s.event_uncertainty_s for s in fitted if math.isfinite(s.event_uncertainty_s)]
+        uncertainty = f", ±{max(known) * 1e3:.3g} ms" if known else ", uncertainty unknown"
+        return f"exact fit, {events}{uncertainty}"
+    return f"max error {max(errors_ms):.3f} ms"
+
+
 def render_sync_plot(
     key: str,
     reference: str,
@@ -56,11 +82,11 @@ def render_sync_plot(
 
     After alignment, every stream's start and end events should sit on one vertical line each, at
     ``reference_times`` (the reference's events by label, on the reference clock: its device
-    clock, or the lab clock when the manifest declares it); the right-hand labels give each
-    stream's largest deviation from them in ms.
+    clock, or the lab clock when the manifest declares it); the right-hand labels say what each
+    stream's alignment error is known to be (``after_label``).
     """
     names = list(events)
-    fig, (before, after) = plt.subplots(2, 1, figsize=(8, 1.2 + 0.45 * len(names) * 2), sharey=True)
+    fig, (before, after) = plt.subplots(2, 1, figsize=(9, 1.2 + 0.45 * len(names) * 2), sharey=True)
     ref_events = dict(reference_times)
     for row, name in enumerate(names):
         stream_events = events[name]
@@ -73,8 +99,9 @@ def render_sync_plot(
             for m, e in zip(mapped, stream_events, strict=True)
             if e.label in ref_events
         ]
-        text = f"{max(errors):.3f} ms" if errors else "no events"
-        after.annotate(text, xy=(1.01, row), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        text = after_label(models[name], errors)
+        label = after.annotate(text, xy=(1.01, row), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        label.set_in_layout(False)  # placed in the margin that tight_layout leaves (LABEL_MARGIN)
     for t in ref_events.values():
         after.axvline(t, color="0.7", lw=0.8, zorder=0)
     for ax, title in ((before, "device clocks (before)"), (after, f"reference clock: {reference} (after)")):
@@ -82,7 +109,7 @@ def render_sync_plot(
         ax.set_title(f"{key}: sync events on {title}", fontsize=9)
         ax.set_xlabel("time (s)")
         ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, LABEL_MARGIN, 1.0))  # room on the right for the labels
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
     plt.close(fig)

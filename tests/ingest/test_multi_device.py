@@ -177,15 +177,15 @@ def test_kind_checks_cover_both_emg_streams(multi) -> None:
     *_, checks = multi
     for check in ("timestamps_increasing", "channel_quality", "sync_events_found"):
         evaluation = checks["emg_streams", check]
-        table = evaluation.metadata["streams"].value  # markdown: | stream | passed | description |
-        rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:] if line.strip()]
+        table = evaluation.metadata["streams"]  # a Dagster table: stream, passed, description
+        rows = [record.data["stream"] for record in table.records]
         assert rows == ["emg", "emg2"], (check, table)
     sync = checks["emg_streams", "sync_events_found"]
     assert sync.passed, sync.description
     assert f"recording {multi[2]}, stream emg: sync events found: end, start" in sync.description
     assert f"recording {multi[2]}, stream emg2: sync events found: end, start" in sync.description
-    video_table = checks["video_streams", "sync_events_found"].metadata["streams"].value
-    assert sorted(line.split(" | ")[0].strip("| ") for line in video_table.splitlines()[2:]) == sorted(CAMERAS)
+    video_table = checks["video_streams", "sync_events_found"].metadata["streams"]
+    assert sorted(record.data["stream"] for record in video_table.records) == sorted(CAMERAS)
 
 
 def test_a_stream_of_unknown_kind_is_refused_naming_the_stream(generated, tmp_path: Path) -> None:
