@@ -8,7 +8,8 @@ On the same samples, in one run and one process, it times:
 - jpeg: what the FLEX code does - per view, ``PIL.Image.open`` on T JPEGs and ``convert("RGB")``
   (which decodes), giving the list of images its transforms take;
 
-and the bytes on disk of each for those clips. The JPEG folders (the FLEX layout
+and the bytes on disk of each for those clips. ``decoder`` chooses who decodes stored H.264 frames
+(PyAV, torchcodec on the CPU, or auto: :mod:`flexsync.storage.decoder_choice`). The JPEG folders (the FLEX layout
 ``Axx/NNN/View-k/img_00001.JPG``, View-k = k-th of cam1..cam4, phone) are read from
 ``export_root`` when given, where missing folders are first written from the samples with PIL at
 quality 95 (and counted). By default they are read from the store's ``flex`` export, which the
@@ -70,6 +71,7 @@ class LoaderBenchmark:
     jpeg_bytes: int
     jpeg_files: int
     jpeg_folders_written: int
+    decoder: str = "pyav"
 
     @property
     def ratio(self) -> float:
@@ -88,7 +90,7 @@ class LoaderBenchmark:
         h, w, _ = self.frame_shape
         return (
             f"{self.n_clips} clips x {len(self.views)} views x {self.frame_length} frames {w}x{h}: "
-            f"zarr fast loader {self.fast_clips_per_s:.1f} clips/s "
+            f"zarr fast loader ({self.decoder}) {self.fast_clips_per_s:.1f} clips/s "
             f"(reused buffer {self.fast_reused_buffer_clips_per_s:.1f}), "
             f"PIL on JPEG folders {self.jpeg_clips_per_s:.1f} clips/s; ratio {self.ratio:.1f}x "
             f"(target >= {TARGET_RATIO:.0f}x). Bytes on disk: zarr {self.zarr_bytes / 1e6:.1f} MB, "
@@ -108,6 +110,7 @@ def run_loader_benchmark(
     n_clips: int = 20,
     views: int = 2,
     repeats: int = 3,
+    decoder: str = "pyav",
 ) -> dict:
     """Clips/s of the Zarr fast loader versus PIL on JPEG folders, and bytes of each.
 
@@ -124,6 +127,8 @@ def run_loader_benchmark(
         Views per clip: the first ``views`` of cam1..cam4, phone.
     repeats : int
         Timed passes per side (median reported), each after the warm-up pass.
+    decoder : {"pyav", "torchcodec", "auto"}
+        Decoder of the store's H.264 frames (ImportError if torchcodec is asked for and does not load).
 
     Returns
     -------
@@ -135,7 +140,7 @@ def run_loader_benchmark(
     if n_clips < 1 or repeats < 1:
         raise ValueError(f"n_clips and repeats must be >= 1, got {n_clips} and {repeats}")
     view_names = list(FLEX_VIEW_ORDER[:views])
-    reader = ZarrRowReader(store.root)
+    reader = ZarrRowReader(store.root, decoder=decoder)
     clips = _select_clips(store, reader, n_clips, view_names)
     frame_length = int(reader.group_attrs(clips[0].group)["frame_length"])
     if export_root is not None:
@@ -206,6 +211,7 @@ def _benchmark(
         jpeg_bytes=sum(p.stat().st_size for p in jpeg_files),
         jpeg_files=len(jpeg_files),
         jpeg_folders_written=written,
+        decoder=reader.decoder,
     )
     logger.info("loader benchmark: %s", result.format())
     return result.to_dict()

@@ -30,6 +30,11 @@ Modes (``args.mode``; docs/loaders.md):
   exemplars as FLEX does. Skeleton and EMG are torch tensors when torch is installed (as in FLEX),
   numpy arrays otherwise. Only the frames differ from FLEX's (they skip the JPEG round trip).
 
+Frames stored as H.264 are decoded by ``args.decoder`` ("pyav", the default, "torchcodec" or
+"auto": :mod:`flexsync.storage.decoder_choice`; the items are identical either way).
+``args.device="cuda"`` (fast mode only) returns the videos as uint8 torch tensors on the GPU,
+decoded there by torchcodec (NVDEC) or, with PyAV, decoded on the CPU and copied.
+
 ``args.data_root`` is the store root, or an export folder (``STORE/export/flex``, what FLEX's
 config holds): the store is then its grandparent and the protocol and seed those of its
 ``export.json`` unless ``args`` names them.
@@ -48,7 +53,9 @@ import numpy as np
 from flexsync.errors import InputFileError, MissingInputError
 from flexsync.splits.protocols import PROTOCOLS
 from flexsync.storage.chunk_reader import ZarrRowReader
+from flexsync.storage.decoder_choice import DEVICES
 from flexsync.storage.store import EXPORT_DIR, Store
+from flexsync.storage.urls import is_url
 
 __all__ = ["DEFAULT_VIEWS", "MODES", "NATIVE_MODES", "FlexPairDataset", "SampleEntry", "read_sample_clip"]
 
@@ -110,7 +117,9 @@ class FlexPairDataset(_dataset_base()):
         ``("cam1", "cam2")``; for ``cross_view`` the first two views of each side), ``mode``
         ("compat" | "fast" | "flex"; default "compat"), ``emg`` ("envelope" | "clean"; default
         "envelope"; native modes), ``score_ranges`` (flex mode: a CSV/JSON path or mapping of the
-        per-class ranges, :func:`flexsync.exports.score_ranges.read_score_ranges`; default FLEX's).
+        per-class ranges, :func:`flexsync.exports.score_ranges.read_score_ranges`; default FLEX's),
+        ``decoder`` ("pyav" | "torchcodec" | "auto"; default "pyav"), ``device`` ("cpu" | "cuda";
+        default "cpu": numpy frames; "cuda": fast mode's videos as torch tensors on the GPU).
     subset : {"train", "test"}
     transform : callable or None
         Compat mode: called with a list of T PIL images per view. Fast mode: called with the
@@ -120,12 +129,14 @@ class FlexPairDataset(_dataset_base()):
     ------
     MissingInputError
         If sample_index.parquet or splits.parquet is missing.
+    ImportError
+        If ``args.decoder`` is "torchcodec" and torchcodec does not load (the message says why).
     InputFileError
         If the split names samples absent from the index, a test action has no train exemplar,
         or a requested view is not among a side's views.
     ValueError
-        For bad options (subset, mode, protocol, voter_number, seed, or a class_idx that is
-        not an action of the sample index).
+        For bad options (subset, mode, protocol, voter_number, seed, decoder, device, or a
+        class_idx that is not an action of the sample index).
     """
 
     def __init__(self, args: Any, subset: str, transform: Callable[[Any], Any] | None) -> None:
@@ -133,9 +144,13 @@ class FlexPairDataset(_dataset_base()):
             raise ValueError(f"subset must be one of {list(_SUBSETS)}, got {subset!r}")
         self.subset = subset
         self.transforms = transform
-        self.data_root = Path(args.data_root)
-        store_root, export_info = _resolve_root(self.data_root)
-        self.store = Store(store_root)
+        if is_url(args.data_root):  # an object-store store root (docs/object-stores.md)
+            self.store, export_info = Store(args.data_root), {}
+            self.data_root = self.store.root
+        else:
+            self.data_root = Path(args.data_root)
+            store_root, export_info = _resolve_root(self.data_root)
+            self.store = Store(store_root)
         self.class_idx = int(args.class_idx)
         self.score_range = float(args.score_range)
         self.length = int(args.frame_length)
@@ -144,6 +159,11 @@ class FlexPairDataset(_dataset_base()):
         self.protocol = str(getattr(args, "protocol", None) or export_info.get("protocol") or "vanilla")
         self.mode = str(getattr(args, "mode", None) or "compat")
         self.emg = str(getattr(args, "emg", None) or "envelope")
+        self.device = str(getattr(args, "device", None) or "cpu")
+        if self.device not in DEVICES:
+            raise ValueError(f"args.device must be one of {DEVICES}, got {self.device!r}")
+        if self.device != "cpu" and self.mode != "fast":
+            raise ValueError(f"args.device={self.device!r} needs mode 'fast' (mode {self.mode!r} gives PIL images)")
         requested_views = getattr(args, "views", None)
         views_info = export_info.get("views") if export_info.get("protocol") == self.protocol else None
         self._export_views: dict[str, list[str]] = views_info if isinstance(views_info, dict) else {}
@@ -173,7 +193,8 @@ class FlexPairDataset(_dataset_base()):
         if self.mode == "flex":
             self._prepare_flex(getattr(args, "score_ranges", None))
         self.epoch = 0
-        self._reader = ZarrRowReader(self.store.root)
+        self._reader = ZarrRowReader(self.store.root, decoder=str(getattr(args, "decoder", None) or "pyav"))
+        self.decoder = self._reader.decoder  # "pyav" or "torchcodec" ("auto" resolved)
         self._rows: dict[str, dict[str, int]] = {}
         self._groups: dict[str, str] = {}
 
@@ -247,8 +268,11 @@ class FlexPairDataset(_dataset_base()):
         base = self._group(entry.recording)
         item: dict[str, Any] = {"sample_id": entry.sample_id, "class_idx": entry.class_idx}
         for k, view in enumerate(entry.views):
-            clip = np.empty(self._reader.info(f"{base}/video/{view}").row_shape, dtype=np.uint8)
-            read_sample_clip(self._reader, base, row, view, out=clip)
+            if self.device == "cpu":
+                clip = np.empty(self._reader.info(f"{base}/video/{view}").row_shape, dtype=np.uint8)
+                read_sample_clip(self._reader, base, row, view, out=clip)
+            else:
+                clip = self._reader.read_rows_tensor(f"{base}/video/{view}", row, row + 1, device=self.device)[0]
             item["video" if k == 0 else f"video{k + 1}"] = self._transform(clip)
         all_views = list(self._reader.group_attrs(base).get("views", []))
         video_valid = self._reader.read_cached(f"{base}/video_valid")[row]
@@ -332,7 +356,7 @@ class FlexPairDataset(_dataset_base()):
             return float((entry.expert_score - lo) / (hi - lo) * self.score_range)
         return float(entry.score_norm * self.score_range)
 
-    def _transform(self, clip: np.ndarray) -> Any:
+    def _transform(self, clip: Any) -> Any:
         if self.mode == "fast":
             return clip if self.transforms is None else self.transforms(clip)
         from PIL import Image

@@ -17,6 +17,10 @@ for missing data. Keys: ``key``, ``window_index``, ``start``, ``t`` (float64 s, 
 ``t_valid``, ``video_<view>`` uint8 (n, H, W, 3) + ``video_<view>_valid``, ``pose`` float32
 (n, 21, 3) m + ``pose_valid`` (n, 21), ``emg_envelope`` float32 (n, C) uV + ``emg_envelope_valid``,
 ``physio`` float32 (n, 2) 1/min + ``physio_valid``; samples also carry ``sample_id``.
+
+H.264 frames are decoded by ``decoder`` ("pyav" default, "torchcodec", "auto"; identical items).
+With ``device="cuda"`` the ``video_<view>`` values are uint8 torch tensors on the GPU (decoded
+there by torchcodec, or by PyAV and copied); every other value, masks included, stays numpy.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from flexsync.errors import InputFileError
 from flexsync.loaders.flex_pair import _dataset_base
 from flexsync.skeleton import N_JOINTS
 from flexsync.storage.chunk_reader import ZarrRowReader
+from flexsync.storage.decoder_choice import DEVICES
 from flexsync.storage.store import Store
 
 __all__ = ["SOURCES", "STREAMS", "MultimodalWindowDataset", "Window"]
@@ -84,8 +89,8 @@ class MultimodalWindowDataset(_dataset_base()):
 
     Parameters
     ----------
-    store_root : path
-        The store root (a :class:`flexsync.storage.Store` is built on it).
+    store_root : path or str
+        The store root, a folder or an object-store URL (a :class:`flexsync.storage.Store` is built on it).
     source : {"recordings", "samples"}
     window_s, window_frames
         Window length, exactly one of them: seconds (recordings only) or instants.
@@ -104,11 +109,17 @@ class MultimodalWindowDataset(_dataset_base()):
         Recordings to use; default every complete recording (or samples group) in the store.
     drop_last : bool
         Drop the padded tail window instead of returning it.
+    decoder : {"pyav", "torchcodec", "auto"}
+        Decoder of H.264 frames (:mod:`flexsync.storage.decoder_choice`); the same frames either way.
+    device : {"cpu", "cuda"}
+        Where the video frames go: numpy arrays ("cpu") or torch tensors on the GPU ("cuda").
 
     Raises
     ------
     ValueError
-        For inconsistent options (both or neither window length, unknown stream or source).
+        For inconsistent options (both or neither window length, unknown stream, source, decoder or device).
+    ImportError
+        If ``decoder="torchcodec"`` and torchcodec does not load (the message says why).
     InputFileError
         If a named key is not complete, or a requested view exists in no indexed group.
     """
@@ -127,6 +138,8 @@ class MultimodalWindowDataset(_dataset_base()):
         rate_hz: float | None = None,
         keys: Sequence[str] | None = None,
         drop_last: bool = False,
+        decoder: str = "pyav",
+        device: str = "cpu",
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -144,12 +157,16 @@ class MultimodalWindowDataset(_dataset_base()):
             )
         if rate_hz is not None and rate_hz <= 0:
             raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
-        self.store_root = Path(store_root)
-        self.store = Store(self.store_root)
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        self.store = Store(store_root)  # a folder or an object-store URL (docs/object-stores.md)
+        self.store_root = self.store.root
         self.source = source
         self.streams = tuple(s for s in STREAMS if s in streams)
         self.drop_last = bool(drop_last)
-        self._reader = ZarrRowReader(self.store.root)
+        self.device = device
+        self._reader = ZarrRowReader(self.store.root, decoder=decoder)
+        self.decoder = self._reader.decoder  # "pyav" or "torchcodec" ("auto" resolved)
         self._groups: dict[str, _GroupInfo] = {}
         for key in self._keys(keys):
             info = self._index_group(key, rate_hz, strict=keys is not None)
@@ -319,25 +336,46 @@ class MultimodalWindowDataset(_dataset_base()):
 
     def _video(
         self, info: _GroupInfo, window: Window, view: str, rows: np.ndarray, t_valid: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[Any, np.ndarray]:
         n = rows.size
-        frames = np.zeros((n, *self._frame_shapes[view]), dtype=np.uint8)
+        frames = self._zero_frames(n, view)
         rel = self._video_rel(info, view)
         if view not in info.views or not self._reader.has_array(rel):
             return frames, np.zeros(n, dtype=bool)
         col = info.views.index(view)
         if self.source == "samples":
             valid = self._reader.read_cached(f"{info.base}/video_valid")[window.row, col][rows] & t_valid
-            clip = self._reader.read_rows(rel, window.row, window.row + 1)[0]
-            frames[t_valid] = clip[rows[t_valid]]
+            clip = self._read_frames(rel, window.row, window.row + 1)[0]
+            self._put(frames, t_valid, clip, rows[t_valid])
             return frames, valid
         index = self._reader.read_cached(f"{info.base}/grid/video_frame_index")[rows, col]
         valid = t_valid & (index >= 0)
         if valid.any():
             lo, hi = int(index[valid].min()), int(index[valid].max()) + 1
-            block = self._reader.read_rows(rel, lo, hi)
-            frames[valid] = block[index[valid] - lo]
+            self._put(frames, valid, self._read_frames(rel, lo, hi), index[valid] - lo)
         return frames, valid
+
+    def _zero_frames(self, n: int, view: str) -> Any:
+        if self.device == "cpu":
+            return np.zeros((n, *self._frame_shapes[view]), dtype=np.uint8)
+        import torch
+
+        return torch.zeros((n, *self._frame_shapes[view]), dtype=torch.uint8, device=self.device)
+
+    def _read_frames(self, rel: str, start: int, stop: int) -> Any:
+        if self.device == "cpu":
+            return self._reader.read_rows(rel, start, stop)
+        return self._reader.read_rows_tensor(rel, start, stop, device=self.device)
+
+    def _put(self, frames: Any, where: np.ndarray, block: Any, picked: np.ndarray) -> None:
+        """``frames[where] = block[picked]`` for numpy arrays or torch tensors on ``self.device``."""
+        if self.device == "cpu":
+            frames[where] = block[picked]
+            return
+        import torch
+
+        at = torch.from_numpy(np.flatnonzero(where)).to(self.device)
+        frames[at] = block[torch.from_numpy(np.asarray(picked, dtype=np.int64)).to(self.device)]
 
     def _signal(
         self, info: _GroupInfo, window: Window, stream: str, rows: np.ndarray, t_valid: np.ndarray

@@ -10,8 +10,12 @@ array's ``zarr.json`` once and decodes chunk files itself, into a caller's preal
 buffer when given. Anything else (sharding, other codecs, nested chunk keys) falls back to
 zarr-python, so correctness never depends on the fast path.
 
-Handles are per process: a :class:`ZarrRowReader` pickles as its root path only and reopens in
-each DataLoader worker (no file handles or event loops cross a fork).
+Handles are per process: a :class:`ZarrRowReader` pickles as its configuration only and reopens
+in each DataLoader worker (no file handles or event loops cross a fork).
+
+H.264 chunks are decoded by the reader's ``decoder`` (PyAV by default, or torchcodec:
+:mod:`flexsync.storage.decoder_choice`); :meth:`ZarrRowReader.read_rows_tensor` returns rows as a
+torch tensor on a device, decoded there when torchcodec decodes (NVDEC on CUDA).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from flexsync.errors import InputFileError, MissingInputError
-from flexsync.storage.video_codec import CODEC_NAME, decode_chunk
+from flexsync.storage.decoder_choice import resolve_decoder
+from flexsync.storage.video_codec import CODEC_NAME, decode_chunk, decode_frames_tensor
 
 __all__ = ["ArrayInfo", "ZarrRowReader"]
 
@@ -133,11 +138,15 @@ class ZarrRowReader:
         samples group's ``Store.samples_member(key)`` followed by ``/video/cam1``.
     cache_arrays : int
         How many small arrays (see :meth:`read_cached`) to keep decoded in memory per process.
+    decoder : {"pyav", "torchcodec", "auto"}
+        Decoder of H.264 chunks (same frames either way); ``"auto"`` is resolved here, once
+        (torchcodec when it loads, else PyAV). ImportError if ``"torchcodec"`` does not load.
     """
 
-    def __init__(self, root: Path | str, *, cache_arrays: int = 256) -> None:
+    def __init__(self, root: Path | str, *, cache_arrays: int = 256, decoder: str = "pyav") -> None:
         self.root = Path(root)
         self.cache_arrays = int(cache_arrays)
+        self.decoder = resolve_decoder(decoder)
         self._reset()
 
     def _reset(self) -> None:
@@ -150,11 +159,12 @@ class ZarrRowReader:
 
     def __getstate__(self) -> dict[str, Any]:
         # Only the configuration crosses a pickle (DataLoader workers): handles reopen lazily.
-        return {"root": self.root, "cache_arrays": self.cache_arrays}
+        return {"root": self.root, "cache_arrays": self.cache_arrays, "decoder": self.decoder}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.root = state["root"]
         self.cache_arrays = state["cache_arrays"]
+        self.decoder = state.get("decoder", "pyav")
         self._reset()
 
     def _check_process(self) -> None:
@@ -228,6 +238,36 @@ class ZarrRowReader:
                 target[...] = info.fill_value if decoded is None else decoded[lo - c0 : hi - c0]
         return out
 
+    def read_rows_tensor(self, rel: str, start: int, stop: int, *, device: str = "cpu") -> Any:
+        """Rows ``start:stop`` of the array at ``rel`` as a torch tensor on ``device`` (imports torch).
+
+        With torchcodec as the decoder, H.264 chunks are decoded on ``device`` and never visit host
+        memory as frames; anything else is read by :meth:`read_rows` and copied to ``device``.
+        """
+        import torch
+
+        info = self.info(rel)
+        if not (info.h264 and info.direct and self.decoder == "torchcodec") or start == stop:
+            return torch.from_numpy(self.read_rows(rel, start, stop)).to(device)
+        if not 0 <= start <= stop <= info.shape[0]:
+            raise IndexError(f"{info.path}: rows {start}:{stop} outside the array's {info.shape[0]} rows")
+        rows, chunk_shape = info.chunk_rows, (info.chunk_rows, *info.row_shape)
+        parts = []
+        for chunk in range(start // rows, (stop - 1) // rows + 1):
+            c0 = chunk * rows
+            path = self._chunk_file(info, chunk)
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:  # never written: the fill value, as in zarr
+                block = torch.full(chunk_shape, int(info.fill_value), dtype=torch.uint8, device=device)
+            else:
+                try:
+                    block = decode_frames_tensor(raw, backend="torchcodec", device=device).reshape(chunk_shape)
+                except (RuntimeError, ValueError, TypeError) as exc:
+                    raise InputFileError(f"cannot decode Zarr chunk ({exc}); rewrite this array", path=path) from None
+            parts.append(block[max(start, c0) - c0 : min(stop, c0 + rows) - c0])
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
     def read_cached(self, rel: str) -> np.ndarray:
         """The whole (small) array at ``rel``, decoded once per process and kept (LRU, read-only)."""
         self._check_process()
@@ -263,7 +303,7 @@ class ZarrRowReader:
                     self._codec().decode(file.read(), out=out)
                     return
                 if info.h264:
-                    decode_chunk(file.read(), out.shape, out=out)
+                    decode_chunk(file.read(), out.shape, out=out, backend=self.decoder)
                     return
                 n_read = file.readinto(memoryview(out).cast("B"))
         except FileNotFoundError:  # never written: reads as the fill value, as in zarr
@@ -287,7 +327,7 @@ class ZarrRowReader:
         chunk_shape = (info.chunk_rows, *info.row_shape)
         try:
             if info.h264:
-                return decode_chunk(raw, chunk_shape)
+                return decode_chunk(raw, chunk_shape, backend=self.decoder)
             data = self._codec().decode(raw) if info.zstd else raw
         except (RuntimeError, ValueError, TypeError) as exc:
             raise InputFileError(f"cannot decode Zarr chunk ({exc}); rewrite this array", path=path) from None

@@ -13,6 +13,9 @@ chunk, fixed options, and x264's macroblock-tree rate control off (with it on, t
 with the contents of unrelated memory: 3 different outputs in 20 runs of the same 16 frames).
 The codec registers itself with zarr under ``flexsync.h264`` when this module is imported (and
 through the ``zarr.codecs`` entry point, so any zarr reader with flexsync installed decodes it).
+
+Decoding is PyAV's by default; ``backend="torchcodec"`` (optional, CPU or CUDA:
+:mod:`flexsync.storage.decoder_choice`, :mod:`flexsync.storage.torchcodec_gop`) gives the same frames.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from zarr.core.array_spec import ArraySpec
 from zarr.core.buffer import Buffer, NDBuffer
 from zarr.registry import register_codec
 
+from flexsync.storage.decoder_choice import resolve_decoder
+
 __all__ = [
     "CODEC_NAME",
     "DEFAULT_CRF",
@@ -38,6 +43,7 @@ __all__ = [
     "chunk_bitstream",
     "decode_chunk",
     "decode_frames",
+    "decode_frames_tensor",
     "encode_chunk",
     "encode_frames",
 ]
@@ -92,13 +98,22 @@ def chunk_bitstream(data: bytes | memoryview) -> tuple[int, int, int, bytes]:
     return n, height, width, bytes(view[_HEADER.size :])
 
 
-def decode_frames(data: bytes | memoryview, *, out: np.ndarray | None = None) -> np.ndarray:
-    """The ``(n, H, W, 3)`` uint8 RGB frames of :func:`encode_frames`' bytes (into ``out`` if given)."""
+def decode_frames(data: bytes | memoryview, *, out: np.ndarray | None = None, backend: str = "pyav") -> np.ndarray:
+    """The ``(n, H, W, 3)`` uint8 RGB frames of :func:`encode_frames`' bytes (into ``out`` if given).
+
+    ``backend``: ``"pyav"``, ``"torchcodec"`` (decoded on the CPU, copied into the array) or
+    ``"auto"`` (:func:`~flexsync.storage.decoder_choice.resolve_decoder`). Both give the same frames.
+    """
     n, height, width, bitstream = chunk_bitstream(data)
     if out is None:
         out = np.empty((n, height, width, 3), dtype=np.uint8)
     elif out.shape != (n, height, width, 3):
         raise ValueError(f"H.264 chunk holds {(n, height, width, 3)}, the buffer is {out.shape}")
+    if resolve_decoder(backend) == "torchcodec":
+        from flexsync.storage.torchcodec_gop import decode_gop
+
+        out[...] = decode_gop(bitstream, n, height, width)[0].numpy()
+        return out
     ctx = av.CodecContext.create("h264", "r")
     ctx.thread_count = 1
     to_rgb = VideoReformatter()  # one swscale context for the chunk: a new one per frame costs 2.6x the decode
@@ -114,18 +129,38 @@ def decode_frames(data: bytes | memoryview, *, out: np.ndarray | None = None) ->
     return out
 
 
+def decode_frames_tensor(data: bytes | memoryview, *, backend: str = "pyav", device: str = "cpu") -> Any:
+    """The frames of :func:`decode_frames` as a uint8 ``(n, H, W, 3)`` torch tensor on ``device``.
+
+    torchcodec decodes on ``device`` itself (NVDEC on ``"cuda"``); PyAV decodes on the CPU and the
+    frames are copied to ``device``. Imports torch.
+    """
+    if resolve_decoder(backend, device) == "torchcodec":
+        from flexsync.storage.torchcodec_gop import decode_gop
+
+        n, height, width, bitstream = chunk_bitstream(data)
+        return decode_gop(bitstream, n, height, width, device=device)[0]
+    import torch
+
+    return torch.from_numpy(decode_frames(data)).to(device)
+
+
 def encode_chunk(chunk: np.ndarray, codec: H264Codec) -> bytes:
     """A Zarr chunk of shape ``(..., H, W, 3)``: its leading axes flattened into one GOP of frames."""
     return encode_frames(np.ascontiguousarray(chunk).reshape(-1, *chunk.shape[-3:]), crf=codec.crf, preset=codec.preset)
 
 
 def decode_chunk(
-    data: bytes | memoryview | np.ndarray, shape: tuple[int, ...], out: np.ndarray | None = None
+    data: bytes | memoryview | np.ndarray,
+    shape: tuple[int, ...],
+    out: np.ndarray | None = None,
+    *,
+    backend: str = "pyav",
 ) -> np.ndarray:
     """The chunk of shape ``shape`` that :func:`encode_chunk` encoded (decoded into ``out`` if given)."""
     frames_shape = (int(np.prod(shape[:-3])), *shape[-3:])
     target = None if out is None else out.reshape(frames_shape)
-    frames = decode_frames(data, out=target)
+    frames = decode_frames(data, out=target, backend=backend)
     if frames.shape != frames_shape:
         raise ValueError(f"H.264 chunk holds {frames.shape}, the array's chunks are {tuple(shape)}")
     return frames.reshape(shape) if out is None else out

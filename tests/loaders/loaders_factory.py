@@ -10,6 +10,7 @@ the loaders are tested on inputs that do not depend on the samples builder
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,8 +220,14 @@ def write_grid_recording(
     views: tuple[str, ...] = ("cam1", "cam2"),
     with_emg: bool = True,
     seed: int = 3,
+    frames_of: Callable[[int, int], np.ndarray] | None = None,
+    video_compressor: str | None = "zstd",
 ) -> RecordingTruth:
-    """A published recording with video streams and the grid (what the window loader reads)."""
+    """A published recording with video streams and the grid (what the window loader reads).
+
+    ``frames_of(view_number, n_frames)`` gives each view's uint8 (n, H, W, 3) frames (default:
+    random 6x10 frames); ``video_compressor`` is the frames' codec (``"h264"`` for stored video).
+    """
     rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
     t0 = 10.0
@@ -242,9 +249,17 @@ def write_grid_recording(
         for v, view in enumerate(views):
             n_frames = int(duration_s * video_rate_hz) + 2
             frame_t = t0 - 0.01 + np.arange(n_frames) / video_rate_hz
-            frames = rng.integers(0, 256, size=(n_frames, 6, 10, 3), dtype=np.uint8)
+            if frames_of is None:
+                frames = rng.integers(0, 256, size=(n_frames, 6, 10, 3), dtype=np.uint8)
+            else:
+                frames = frames_of(v, n_frames)
             arr = create_array(
-                group, f"streams/{view}/frames", shape=frames.shape, dtype="uint8", chunks=(16, 6, 10, 3)
+                group,
+                f"streams/{view}/frames",
+                shape=frames.shape,
+                dtype="uint8",
+                chunks=(16, *frames.shape[1:]),
+                compressor=video_compressor,
             )
             arr[...] = frames
             write_array(group, f"streams/{view}/t", frame_t)
