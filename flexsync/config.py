@@ -2,7 +2,9 @@
 
 Locations come from explicit arguments first, then the environment
 (``FLEXSYNC_RAW_ROOT``, ``FLEXSYNC_TRUTH_ROOT``, ``FLEXSYNC_STORE_ROOT``), then the demo
-defaults under the working folder (``data/raw``, ``data/truth``, ``data/store``).
+defaults under the working folder (``data/raw``, ``data/truth``, ``data/store``). The raw and
+store roots may be object-store URLs (``s3://bucket/prefix``; docs/object-stores.md), read and
+written through local working copies under ``FLEXSYNC_CACHE``.
 """
 
 from __future__ import annotations
@@ -10,18 +12,23 @@ from __future__ import annotations
 import copy
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CACHE_ENV",
+    "CACHE_MAX_ENV",
     "DEFAULT_RAW_ROOT",
     "DEFAULT_STORE_ROOT",
     "DEFAULT_TRUTH_ROOT",
     "SETTINGS_ENV",
     "PipelineSettings",
     "SettingDoc",
+    "cache_max_bytes",
+    "cache_root",
     "environment_settings",
     "raw_root",
     "settings_table",
@@ -41,9 +48,28 @@ def _resolve(explicit: str | Path | None, env: str, default: Path) -> Path:
     return Path(value) if value else default
 
 
+def _resolve_location(explicit: str | Path | None, env: str, default: Path) -> Path | str:
+    """As ``_resolve``, but an object-store URL (``s3://bucket/prefix``) stays a string."""
+    from flexsync.storage.urls import is_url
+
+    value = explicit or os.environ.get(env)
+    if isinstance(value, str) and is_url(value):
+        return value
+    return _resolve(explicit, env, default)
+
+
 def raw_root(explicit: str | Path | None = None) -> Path:
-    """The raw dataset root (what recorders write, what the pipeline reads)."""
-    return _resolve(explicit, "FLEXSYNC_RAW_ROOT", DEFAULT_RAW_ROOT)
+    """The raw dataset root (what recorders write, what the pipeline reads).
+
+    An object-store URL resolves to its local scratch cache (flexsync.raw.remote_raw), which the
+    readers of raw files use like any raw root.
+    """
+    root = _resolve_location(explicit, "FLEXSYNC_RAW_ROOT", DEFAULT_RAW_ROOT)
+    if isinstance(root, str):
+        from flexsync.raw.remote_raw import raw_cache
+
+        return raw_cache(root, cache=cache_root(), max_bytes=cache_max_bytes())
+    return root
 
 
 def truth_root(explicit: str | Path | None = None) -> Path:
@@ -51,9 +77,30 @@ def truth_root(explicit: str | Path | None = None) -> Path:
     return _resolve(explicit, "FLEXSYNC_TRUTH_ROOT", DEFAULT_TRUTH_ROOT)
 
 
-def store_root(explicit: str | Path | None = None) -> Path:
-    """The output store root (Zarr recordings, Parquet tables, reports)."""
-    return _resolve(explicit, "FLEXSYNC_STORE_ROOT", DEFAULT_STORE_ROOT)
+def store_root(explicit: str | Path | None = None) -> Path | str:
+    """The output store root (Zarr recordings, Parquet tables, reports): a folder, or an object-store URL."""
+    return _resolve_location(explicit, "FLEXSYNC_STORE_ROOT", DEFAULT_STORE_ROOT)
+
+
+CACHE_ENV = "FLEXSYNC_CACHE"
+CACHE_MAX_ENV = "FLEXSYNC_CACHE_MAX_GB"
+DEFAULT_CACHE_MAX_GB = 50.0
+
+
+def cache_root() -> Path:
+    """Where local working copies of object-store roots live: ``FLEXSYNC_CACHE``, else the temp dir."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    return Path(value) if value else Path(tempfile.gettempdir()) / "flexsync-cache"
+
+
+def cache_max_bytes() -> int:
+    """The bound of one working copy, bytes (``FLEXSYNC_CACHE_MAX_GB``, default 50)."""
+    value = os.environ.get(CACHE_MAX_ENV, "").strip()
+    try:
+        gb = float(value) if value else DEFAULT_CACHE_MAX_GB
+    except ValueError:
+        raise ValueError(f"{CACHE_MAX_ENV} must be a number of GB, got {value!r}") from None
+    return int(gb * 1e9)
 
 
 SETTINGS_ENV = "FLEXSYNC_SETTINGS"
@@ -85,6 +132,7 @@ def environment_settings() -> dict[str, Any]:
 
 
 DEFAULT_MAX_RESIDUAL_S = {"video": 0.004, "mocap": 0.001, "emg": 0.001, "physio": 0.05}
+DEFAULT_MAX_PULSE_RMS_S = {"emg": 0.0002, "mocap": 0.0002, "physio": 0.002, "video": 0.002}
 
 
 def _setting(default: Any, doc: str) -> Any:
@@ -155,16 +203,32 @@ class PipelineSettings:
     fallback_agreement_s: float = _setting(
         0.05, "One sync event plus motion: the event's offset is kept when the two agree this well, s."
     )
+    max_pulse_rms_s: dict[str, float] = _setting(
+        DEFAULT_MAX_PULSE_RMS_S,
+        "Largest accepted RMS of the fitted pulses' residuals per stream kind, s, for streams placed by a sync "
+        "pulse train (clock_pulse_fit check); kinds left out keep their default.",
+    )
+    min_pulse_match_fraction: float = _setting(
+        0.5, "Smallest share of a stream's detected sync-train pulses that must be matched and fitted."
+    )
 
     def __post_init__(self) -> None:
         if self.frame_codec not in FRAME_CODECS:
             raise ValueError(f"frame_codec must be one of {', '.join(FRAME_CODECS)}, got {self.frame_codec!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every setting by name; mapping settings in key order, so the same settings give the same
+        provenance bytes whatever order they arrived in (run config is stored with sorted keys)."""
+        return {
+            name: dict(sorted(value.items())) if isinstance(value, dict) else value
+            for name, value in asdict(self).items()
+        }
 
     def residual_limit_s(self, kind: str) -> float:
         return float(self.max_residual_s.get(kind, DEFAULT_MAX_RESIDUAL_S.get(kind, 0.004)))
+
+    def pulse_rms_limit_s(self, kind: str) -> float:
+        return float(self.max_pulse_rms_s.get(kind, DEFAULT_MAX_PULSE_RMS_S.get(kind, 0.002)))
 
     @classmethod
     def documented(cls) -> list[SettingDoc]:

@@ -23,13 +23,17 @@ def location_help(what: str, env: str, default: Path) -> str:
     return f"{what} [env {env}, default {default}]"
 
 
+# Raw and store roots are folders or object-store URLs (s3://bucket/prefix): strings, which a
+# Path would mangle ("s3:/bucket"); flexsync.config tells them apart.
 RawOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--raw",
         metavar="DIR",
         show_default=False,
-        help=location_help("Raw dataset root", "FLEXSYNC_RAW_ROOT", config.DEFAULT_RAW_ROOT),
+        help=location_help(
+            "Raw dataset root (a folder or s3://bucket/prefix)", "FLEXSYNC_RAW_ROOT", config.DEFAULT_RAW_ROOT
+        ),
     ),
 ]
 TruthOpt = Annotated[
@@ -42,12 +46,14 @@ TruthOpt = Annotated[
     ),
 ]
 StoreOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--store",
         metavar="DIR",
         show_default=False,
-        help=location_help("Output store root", "FLEXSYNC_STORE_ROOT", config.DEFAULT_STORE_ROOT),
+        help=location_help(
+            "Output store root (a folder or s3://bucket/prefix)", "FLEXSYNC_STORE_ROOT", config.DEFAULT_STORE_ROOT
+        ),
     ),
 ]
 JsonOpt = Annotated[

@@ -16,6 +16,9 @@
           physio/physio.csv, physio/physio_events.csv
           manifest.json         # written LAST: its presence marks the recording complete
 
+A raw root on an object store is read through a local cache folder laid out the same way
+(flexsync.raw.remote_raw): listing and ``recording_dir`` fetch from the store on first use.
+
 Ground truth from the generator goes to a sibling folder (``TRUTH_ROOT/<recording>/truth.json``)
 that the pipeline never reads.
 """
@@ -67,8 +70,14 @@ def check_recording_key(key: str) -> str:
 
 
 def recording_dir(raw_root: Path | str, key: str) -> Path:
-    """The folder of recording ``key`` under ``raw_root``."""
-    return Path(raw_root) / RECORDINGS_DIR / check_recording_key(key)
+    """The folder of recording ``key`` under ``raw_root`` (fetched first when the root caches an object store)."""
+    folder = Path(raw_root) / RECORDINGS_DIR / check_recording_key(key)
+    if not (folder / MANIFEST_FILE).is_file():
+        from flexsync.raw.remote_raw import fetch_recording, is_raw_cache
+
+        if is_raw_cache(raw_root):
+            return fetch_recording(raw_root, key)
+    return folder
 
 
 class RecordingScan(NamedTuple):
@@ -86,18 +95,24 @@ def scan_recordings(raw_root: Path | str) -> RecordingScan:
     Hidden folders (``.tmp-<key>`` while the generator builds a recording) and folders without a
     manifest (still being copied) are not complete and are in neither list. Both lists are sorted.
     """
+    from flexsync.raw.remote_raw import is_raw_cache, list_remote_recordings
+
     base = Path(raw_root) / RECORDINGS_DIR
-    if not base.is_dir():
+    if is_raw_cache(raw_root):  # an object-store raw root: its complete recordings are listed there
+        names = list_remote_recordings(raw_root)
+    elif base.is_dir():
+        names = [c.name for c in base.iterdir() if c.is_dir() and (c / MANIFEST_FILE).is_file()]
+    else:
         return RecordingScan([], [])
     keys: list[str] = []
     refused: list[tuple[str, str]] = []
-    for child in base.iterdir():
-        if child.name.startswith(".") or not child.is_dir() or not (child / MANIFEST_FILE).is_file():
+    for name in names:
+        if name.startswith("."):
             continue
         try:
-            keys.append(check_recording_key(child.name))
+            keys.append(check_recording_key(name))
         except ValueError as exc:
-            refused.append((child.name, f"{child}: {exc}; rename the folder to process it"))
+            refused.append((name, f"{base / name}: {exc}; rename the folder to process it"))
     return RecordingScan(sorted(keys), sorted(refused))
 
 

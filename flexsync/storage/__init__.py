@@ -1,6 +1,7 @@
 """The flexsync store: one object that owns every path, open and commit; Zarr and Parquet IO below it.
 
-See docs/store-format.md for the layout and how to open a store from zarr-python, polars and DuckDB.
+See docs/store-format.md for the layout and how to open a store from zarr-python, polars and DuckDB,
+and docs/object-stores.md for roots on an object store (``Store("s3://bucket/prefix")``).
 """
 
 from flexsync.storage.atomic import (
@@ -10,6 +11,7 @@ from flexsync.storage.atomic import (
     link_or_copy_tree,
     remove_stale_temporaries,
 )
+from flexsync.storage.remote_store import RemoteStore  # registers the Store of object-store URLs
 from flexsync.storage.store import (
     RECORDING_TABLES,
     SAMPLES_TABLE,
@@ -41,6 +43,7 @@ __all__ = [
     "ChunkedAppender",
     "LinkStats",
     "RecordingNotReadyError",
+    "RemoteStore",
     "Store",
     "TableWriteResult",
     "UnitWriter",

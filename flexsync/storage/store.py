@@ -14,6 +14,7 @@ That is the seam through which another backend (an object store) goes under ever
         tables/<table>.parquet               recordings, streams, dropped_frames, channel_quality,
                                              clock_models, sync_events (one partition each)
         report/sync_report.png, .json        the sync report of the clock fit it was built from
+        report/overlay.png, .mp4             the mocap skeleton drawn on every view (flexsync.ingest.overlay)
       samples/<key>/                       one recording's repetition samples, one unit:
         samples.zarr, tables/samples.parquet
       training/                            dataset-wide products: sample_index.parquet, splits.parquet,
@@ -25,9 +26,10 @@ A unit (a published recording, a recording's samples) is written whole into ``.w
 put in place by one directory swap (``renameat2(RENAME_EXCHANGE)``): readers see the previous unit
 or the new one, never a mix of a new Zarr with old tables. A backend without rename would write
 the unit under a fresh version prefix and make it current by writing one commit record last;
-:meth:`Store.unit` is the one place where that choice lives. Staged streams are reproduced in a
-unit with hard links (:meth:`UnitWriter.link_tree`), which such a backend would do as server-side
-copies.
+:meth:`Store.unit` is the one place where that choice lives: ``Store("s3://bucket/prefix")`` opens
+:class:`flexsync.storage.remote_store.RemoteStore`, which does exactly that. Staged streams are
+reproduced in a unit with hard links (:meth:`UnitWriter.link_tree`), which on an object store
+become server-side copies.
 
 Every listing skips names starting with ``.`` and names that are not valid recording keys.
 """
@@ -56,10 +58,13 @@ from flexsync.storage.tables import (
     read_partitions,
     write_table,
 )
+from flexsync.storage.urls import is_url
 from flexsync.storage.zarr_io import open_group_for_write, open_group_readonly, read_recording
 
 __all__ = [
     "CLOCK_FILES",
+    "OVERLAY_MP4",
+    "OVERLAY_PNG",
     "RECORDING_TABLES",
     "SAMPLES_TABLE",
     "SLUG_PATTERN",
@@ -70,6 +75,7 @@ __all__ = [
     "UnitWriter",
     "check_slug",
     "is_hidden",
+    "register_url_store",
 ]
 
 STAGING_DIR = "staging"
@@ -87,6 +93,9 @@ CLOCK_DIR = "clock"
 
 SYNC_REPORT_PNG = "sync_report.png"
 SYNC_REPORT_JSON = "sync_report.json"
+OVERLAY_PNG = "overlay.png"
+OVERLAY_MP4 = "overlay.mp4"
+REPORT_FILES = (SYNC_REPORT_PNG, SYNC_REPORT_JSON, OVERLAY_PNG, OVERLAY_MP4)
 SAMPLES_TABLE = "samples"
 # Tables of a published recording, in the order they are written; the clock tables come from staging.
 RECORDING_TABLES = ("recordings", "streams", "dropped_frames", "channel_quality", "clock_models", "sync_events")
@@ -158,6 +167,13 @@ class UnitWriter:
         folder.mkdir(exist_ok=True)
         return write_table(df, check_slug(table, "table"), folder / f"{table}.parquet", key=self.key, atomic=False)
 
+    def write_file(self, member: str, data: bytes) -> Path:
+        """Write ``data`` into the unit at ``member`` (a relative path such as ``report/overlay.png``)."""
+        target = self.folder / member
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return target
+
     def copy_file(self, source: Path, member: str) -> Path:
         """Copy a file into the unit at ``member`` (a relative path such as ``report/sync_report.png``)."""
         target = self.folder / member
@@ -166,14 +182,41 @@ class UnitWriter:
         return target
 
 
+# The Store subclass for object-store URL roots (flexsync.storage.remote_store registers it; the
+# package imports that module, so it is registered wherever Store can be imported).
+_url_store: type[Store] | None = None
+
+
+def register_url_store(cls: type[Store]) -> None:
+    """Make ``Store("s3://bucket/prefix")`` (any URL of flexsync.storage.urls) open a ``cls``."""
+    global _url_store
+    _url_store = cls
+
+
 class Store:
-    """One store root and the layout above (what the Dagster resource hands out)."""
+    """One store root and the layout above (what the Dagster resource hands out).
+
+    A root that is an object-store URL (``s3://bucket/prefix``, see docs/object-stores.md) opens
+    the registered subclass, with the same API: :class:`flexsync.storage.remote_store.RemoteStore`.
+    """
+
+    def __new__(cls, root: Path | str | None = None, *args: Any, **kwargs: Any) -> Store:
+        if cls is Store and is_url(root):
+            if _url_store is None:
+                raise RuntimeError(f"no object-store backend registered for {root!r}: import flexsync.storage")
+            return super().__new__(_url_store)
+        return super().__new__(cls)
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for people: its folder, or its URL on an object store."""
+        return str(self.root)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Store) and other.root == self.root
@@ -309,9 +352,9 @@ class Store:
         return read_recording(self.recording_path(key), recording=key)
 
     def report_file(self, key: str, name: str) -> Path:
-        """A file of the published recording's sync report."""
-        if name not in (SYNC_REPORT_PNG, SYNC_REPORT_JSON):
-            raise ValueError(f"unknown report file {name!r}; expected {SYNC_REPORT_PNG!r} or {SYNC_REPORT_JSON!r}")
+        """A file of the published recording's report folder (sync report, overlay preview)."""
+        if name not in REPORT_FILES:
+            raise ValueError(f"unknown report file {name!r}; expected one of {', '.join(map(repr, REPORT_FILES))}")
         return self._unit_dir(RECORDINGS_DIR, key) / UNIT_REPORT_DIR / name
 
     def read_report(self, key: str) -> dict[str, Any]:
