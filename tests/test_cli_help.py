@@ -22,7 +22,7 @@ from flexsync.cli import app
 from flexsync.readers.inspect import format_inspection, inspect_file
 
 BIN = Path(sys.executable).parent
-COMMANDS = ["synth", "demo", "run", "backfill", "inspect", "bench"]
+COMMANDS = ["synth", "demo", "run", "backfill", "inspect", "view", "bench"]
 BENCH_COMMANDS = ["ingest", "sync", "loader", "faults", "store"]
 ALL_COMMANDS = [[c] for c in COMMANDS] + [["bench", b] for b in BENCH_COMMANDS]
 HELP_PAGES = [[], *ALL_COMMANDS]  # [] is `flexsync --help`
@@ -38,6 +38,7 @@ EXPECTED_LOCATIONS = {
     "run": {"--raw", "--store"},
     "backfill": {"--raw", "--store"},
     "inspect": set(),
+    "view": {"--store"},
     "bench ingest": set(),
     "bench sync": set(),
     "bench loader": {"--store"},

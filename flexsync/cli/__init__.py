@@ -10,7 +10,7 @@ from flexsync.cli.app import app, bench_app, main
 
 __all__ = ["app", "bench_app", "main"]
 
-COMMAND_MODULES = ("synth", "pipeline", "inspect_file", "bench")  # the order --help lists them in
+COMMAND_MODULES = ("synth", "pipeline", "inspect_file", "view", "bench")  # the order --help lists them in
 
 
 def _register_commands() -> None:

@@ -28,6 +28,7 @@ from zarr.storage import LocalStore
 
 from flexsync.errors import InputFileError, MissingInputError
 from flexsync.schemas.zarr_layout import LAYOUT_VERSION, STATUS_COMPLETE
+from flexsync.storage.dimension_names import layout_dimension_names
 from flexsync.storage.direct_chunks import direct_chunk_writer
 from flexsync.storage.video_codec import DEFAULT_CRF, DEFAULT_PRESET, H264Codec
 
@@ -208,7 +209,9 @@ def create_array(
     fill_value : optional
         Value of never-written cells; default from :func:`default_fill_value`.
     dimension_names : sequence of str, optional
-        Names of the axes, e.g. ``("time", "channel")``.
+        Names of the axes, e.g. ``("time", "channel")``. Default: the names the Zarr layout gives
+        this array (:mod:`flexsync.storage.dimension_names`; what xarray needs), or none for an
+        array the layout does not describe.
     write_empty_chunks : bool
         Write chunks that hold only the fill value too. zarr otherwise compares every chunk
         with the fill value before writing it, which costs more CPU than compressing it for
@@ -219,6 +222,8 @@ def create_array(
     chunks = tuple(int(c) for c in chunks)
     if len(chunks) != len(shape) or any(c < 1 for c in chunks):
         raise ValueError(f"array {name!r}: chunks {chunks} must have one entry >= 1 per axis of shape {shape}")
+    if dimension_names is None:
+        dimension_names = layout_dimension_names(group, name, shape, dtype)
     return group.create_array(
         name,
         shape=shape,
