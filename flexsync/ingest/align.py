@@ -20,14 +20,24 @@ from flexsync.errors import FlexsyncError
 from flexsync.ingest.annotations import check_annotations
 from flexsync.ingest.checks import RECORDING_CHECKS, outcome
 from flexsync.ingest.clocks import read_clock_models
+from flexsync.ingest.keypoints import RecordingKeypoints, keypoints_check, recording_keypoints
+from flexsync.ingest.overlay import (
+    OverlayView,
+    StoredFrames,
+    choose_moments,
+    clip_window,
+    render_clip,
+    render_contact_sheet,
+    sync_event_times,
+)
 from flexsync.ingest.recording import RawRecording
 from flexsync.ingest.staging import StagedStream, read_staged
 from flexsync.ingest.tables import table_frame
 from flexsync.jsonsafe import json_safe
-from flexsync.quality import CheckOutcome, PathMeta, TableMeta
+from flexsync.quality import CheckOutcome, ImageMeta, PathMeta, TableMeta
 from flexsync.schemas.tables import TableValidationError
 from flexsync.schemas.zarr_layout import STATUS_COMPLETE, check_recording_group
-from flexsync.storage.store import Store, UnitWriter
+from flexsync.storage.store import OVERLAY_MP4, OVERLAY_PNG, UNIT_REPORT_DIR, Store, UnitWriter
 from flexsync.storage.zarr_io import write_array
 from flexsync.timing.clock_model import ClockModel
 from flexsync.timing.resample import hold_or_interpolate, interpolate_pose, make_grid, nearest_frame
@@ -41,6 +51,7 @@ LAYOUT_VERSION = 1
 class PublishResult:
     metadata: dict[str, Any]
     checks: list[CheckOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class PublishRefusedError(FlexsyncError, ValueError):
@@ -81,6 +92,14 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
     repetitions = check_annotations(recording, {name: s.summary.n_samples for name, s in staged.items()})
     times = {name: _aligned_times(s, models[name]) for name, s in staged.items()}
     grid_t = _grid(times, settings)
+    keypoints = recording_keypoints(
+        key,
+        staged,
+        times,
+        recording.calibration,
+        mocap=_grid_sources(staged)["pose"],
+        max_gap_s=settings.pose_max_gap_s,
+    )
 
     with store.publish_recording(key) as unit:
         root = unit.open_zarr()
@@ -90,6 +109,8 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
             group = unit.group(f"streams/{name}")
             for array_name, values in times[name].items():
                 write_array(group, array_name, values, chunks=_time_chunks(values))
+            if name in keypoints.views:
+                _write_keypoints(group, keypoints.views[name].xy, keypoints.views[name].visible)
         grid_metadata = _write_grid(unit.group("grid", create=True), grid_t, staged, times, settings)
         root.attrs.update(
             {
@@ -120,7 +141,9 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
         checks = [layout, tables]
         if not all(c.passed for c in checks):
             raise PublishRefusedError(key, checks)  # leaves the unit uncommitted
+        checks.append(keypoints_check(key, keypoints))  # warn only: never blocks the publish
         store.add_clock_fit(unit)
+        _write_overlay(unit, store, staged, times, keypoints, grid_t)
     metadata = {
         "path": PathMeta(store.recording_path(key)),
         "streams": TableMeta(
@@ -132,8 +155,49 @@ def publish_recording(recording: RawRecording, store: Store, settings: PipelineS
         ),
         **grid_metadata,
         "table_rows": table_rows,
+        "reprojection": keypoints.metadata(),
+        "overlay_preview": ImageMeta(store.report_file(key, OVERLAY_PNG)),
+        "overlay_clip": PathMeta(store.report_file(key, OVERLAY_MP4)),
     }
-    return PublishResult(metadata=metadata, checks=checks)
+    return PublishResult(metadata=metadata, checks=checks, warnings=list(keypoints.warnings))
+
+
+def _write_keypoints(group: zarr.Group, xy: np.ndarray, visible: np.ndarray) -> None:
+    rows = min(max(1, xy.shape[0]), 4096)
+    write_array(group, "keypoints_2d", xy, chunks=(rows, *xy.shape[1:]), attrs={"units": "px"})
+    write_array(group, "keypoints_visible", visible, chunks=(rows, *visible.shape[1:]))
+
+
+def _write_overlay(
+    unit: UnitWriter,
+    store: Store,
+    staged: dict[str, StagedStream],
+    times: dict[str, dict[str, np.ndarray]],
+    keypoints: RecordingKeypoints,
+    grid_t: np.ndarray,
+) -> None:
+    """Render the overlay preview (contact sheet at a few moments and every sync event, and a clip) into the unit."""
+    views = []
+    for name, stage in staged.items():
+        if stage.summary.kind != "video":
+            continue
+        kp = keypoints.views.get(name)
+        views.append(
+            OverlayView(
+                name=name,
+                frames=StoredFrames(stage.path),  # the unit's frames are hard links of these
+                t=times[name]["t"],
+                max_gap_s=1.5 / stage.summary.nominal_rate_hz,
+                keypoints=None if kp is None else kp.xy,
+                visible=None if kp is None else kp.visible,
+            )
+        )
+    if not views:
+        return
+    t0, t1 = float(grid_t[0]), float(grid_t[-1])
+    events = sync_event_times([row["t_ref_s"] for row in store.read_clock_report(unit.key)["events"]])
+    unit.write_file(f"{UNIT_REPORT_DIR}/{OVERLAY_PNG}", render_contact_sheet(views, choose_moments(t0, t1, events)))
+    unit.write_file(f"{UNIT_REPORT_DIR}/{OVERLAY_MP4}", render_clip(views, *clip_window(t0, t1)))
 
 
 def _time_chunks(values: np.ndarray) -> tuple[int]:

@@ -11,6 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from flexsync.calibration.camera import CameraCalibration
+from flexsync.calibration.formats import read_calibration
 from flexsync.errors import InputFileError, ManifestError, MissingInputError
 from flexsync.raw.layout import recording_dir
 from flexsync.raw.manifest import Manifest, StreamEntry, read_manifest
@@ -60,10 +62,23 @@ class RawRecording:
         return self._json_object(self.manifest.annotations, "annotations")
 
     @cached_property
-    def calibration(self) -> dict[str, Any] | None:
+    def calibration(self) -> dict[str, CameraCalibration] | None:
+        """The cameras of the manifest's ``calibration`` file by stream name (format by its extension), if any.
+
+        Raises MissingInputError when the named file is absent and InputFileError (naming the
+        recording, the file, the camera and the field) when it cannot be used.
+        """
         if not self.manifest.calibration:
             return None
-        return self._json_object(self.manifest.calibration, "calibration")
+        path = self.path(self.manifest.calibration)
+        if not path.is_file():
+            raise MissingInputError(
+                "the calibration file named in the manifest is missing", path=path, recording=self.key
+            )
+        try:
+            return read_calibration(path)
+        except InputFileError as error:
+            raise InputFileError(error.problem, path=error.path, recording=self.key, stream=error.stream) from None
 
     def _json_object(self, relative: str, what: str) -> dict[str, Any]:
         """A JSON object file of the recording, or an InputFileError naming the file and what is wrong."""

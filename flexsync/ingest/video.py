@@ -7,6 +7,7 @@ features (cell luma) accumulate, so a video is never held in memory whole.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +17,22 @@ from flexsync.ingest.checks import STREAM_CHECKS, outcome
 from flexsync.ingest.contract import StageOutput, StreamSource
 from flexsync.ingest.recording import RawRecording
 from flexsync.ingest.staging import StreamSummary, SyncEvent
+from flexsync.ingest.sync_inputs import MARKER_WIDTH_FACTOR, max_train_pulses, train_events, train_source
 from flexsync.quality import TableMeta
 from flexsync.readers.stream import VideoStream
 from flexsync.readers.video import decoding_work, frame_gaps, iter_frames, probe_video
 from flexsync.storage.background import BackgroundAppender
 from flexsync.storage.zarr_io import ChunkedAppender, create_array, open_group_for_write, write_array
-from flexsync.timing.flash import detect_flashes
+from flexsync.timing.flash import FlashEvents, FlashOptions, detect_flashes
 
 __all__ = ["VideoIngester", "dropped_frame_gaps"]
 
 logger = logging.getLogger(__name__)
 
 MAX_DROPPED_FRACTION = 0.01
+# Flashes the marker pass may return: more than the two markers, or the detector discounts them
+# against the LED's other (narrower) pulses; events of the wrong width are dropped after.
+_MARKER_CANDIDATES = 4
 
 
 def dropped_frame_gaps(timestamps_s: np.ndarray) -> list[dict[str, float | int]]:
@@ -98,20 +103,29 @@ class VideoIngester:
                 luma[chunk.start_index : chunk.start_index + chunk.n_frames] = chunk.luma
         write_array(group, "t_device", t_device.astype(np.float64))
         write_array(group, "luma_grid", luma, chunks=(4096, *settings.luma_grid))
-        flashes = detect_flashes(
-            luma.reshape(video.n_frames, -1),
-            t_device,
-            exposure_s=exposure_s,
-            pulse_s=settings.sync_pulse_s,
-            grid_shape=settings.luma_grid,
-            stream=f"{recording.key}/{stream}",
-            readout_s=float(entry.options.get("rolling_shutter_s") or 0.0),  # rolling shutter (docs/raw-format.md)
-        )
+
+        def flashes_of(pulse_s: float, max_events: int, cells: tuple[int, ...] = ()) -> FlashEvents:
+            return detect_flashes(
+                _only_cells(luma.reshape(video.n_frames, -1), cells),
+                t_device,
+                exposure_s=exposure_s,
+                pulse_s=pulse_s,
+                options=FlashOptions(max_events=max_events),
+                grid_shape=settings.luma_grid,
+                stream=f"{recording.key}/{stream}",
+                readout_s=float(entry.options.get("rolling_shutter_s") or 0.0),  # rolling shutter (docs/raw-format.md)
+            )
+
+        train = train_source(entry)
+        if train is None:
+            flashes = flashes_of(settings.sync_pulse_s, 2)
+            events = [
+                SyncEvent(float(flashes.onset_s[i]), float(flashes.uncertainty_s[i]), "flash", flashes.which[i])
+                for i in range(flashes.n)
+            ]
+        else:
+            flashes, events = _train_flashes(flashes_of, t_device, settings.sync_pulse_s, train)
         gaps = dropped_frame_gaps(t_device)
-        events = [
-            SyncEvent(float(flashes.onset_s[i]), float(flashes.uncertainty_s[i]), "flash", flashes.which[i])
-            for i in range(flashes.n)
-        ]
         summary = source.summary(
             t_device=t_device,
             n_channels=3,
@@ -152,6 +166,47 @@ class VideoIngester:
         )
 
 
+def _only_cells(features: np.ndarray, cells: tuple[int, ...]) -> np.ndarray:
+    """The luma grid with every cell but ``cells`` held at its mean (no steps): all of it when none given."""
+    if not cells:
+        return features
+    out = np.repeat(features.mean(axis=0, keepdims=True), features.shape[0], axis=0).astype(features.dtype)
+    out[:, list(cells)] = features[:, list(cells)]
+    return out
+
+
+def _train_flashes(
+    flashes_of: Callable[..., FlashEvents], t_device: np.ndarray, pulse_s: float, sync_source: str
+) -> tuple[FlashEvents, list[SyncEvent]]:
+    """Every LED pulse of a train (``flashes_of(pulse_s, max_events, cells)`` finds them) and, for a pulse
+    train, its markers: a second pass at the marker width over the LED cells of the first (so no other
+    cell can pass for the LED), keeping events of the marker's width. The first pass's result is returned."""
+    duration = float(t_device[-1] - t_device[0]) if t_device.size > 1 else 0.0
+    pulses = flashes_of(pulse_s, max_train_pulses(duration))
+    onsets, unc = list(pulses.onset_s), list(pulses.uncertainty_s)
+    widths = [pulse_s] * pulses.n
+    if sync_source == "pulse_train" and pulses.cells:
+        marker_s = MARKER_WIDTH_FACTOR * pulse_s
+        markers = flashes_of(marker_s, _MARKER_CANDIDATES, pulses.cells)
+        wide = np.abs(markers.offset_s - markers.onset_s - marker_s) <= 0.5 * pulse_s
+        for t, u in zip(markers.onset_s[wide], markers.uncertainty_s[wide], strict=True):
+            keep = [abs(o - t) > marker_s for o in onsets]  # a marker is not also a pulse
+            onsets, unc, widths = ([v for v, k in zip(a, keep, strict=True) if k] for a in (onsets, unc, widths))
+            onsets.append(float(t))
+            unc.append(float(u))
+            widths.append(marker_s)
+    events = train_events(
+        np.array(onsets),
+        np.array(widths),
+        t_device,
+        source="flash",
+        uncertainty_s=np.array(unc),
+        pulse_s=pulse_s,
+        sync_source=sync_source,
+    )
+    return pulses, events
+
+
 def _reject_truncated(video: VideoStream, path: Path, key: str, stream: str) -> None:
     """Refuse a stream whose frames fall short of what its container declares (ingest: always "raise").
 
@@ -173,13 +228,12 @@ def _reject_truncated(video: VideoStream, path: Path, key: str, stream: str) -> 
 
 def _reject_calibration_mismatch(recording: RawRecording, stream: str, video: VideoStream, path: Path) -> None:
     """Refuse a view whose frames are not the size its calibration was made for (the intrinsics would not apply)."""
-    camera = (recording.calibration or {}).get("cameras", {}).get(stream, {})
-    size = (camera.get("width"), camera.get("height"))
-    if None in size or (int(size[0]), int(size[1])) == (video.width, video.height):
+    camera = (recording.calibration or {}).get(stream)
+    if camera is None or (camera.width, camera.height) == (video.width, video.height):
         return
     raise InputFileError(
         f"the video is {video.width}x{video.height} but {recording.manifest.calibration} calibrates {stream} at "
-        f"{int(size[0])}x{int(size[1])}: its intrinsics do not apply to these frames; recalibrate at the recorded "
+        f"{camera.width}x{camera.height}: its intrinsics do not apply to these frames; recalibrate at the recorded "
         "size, or correct the calibration's width and height",
         path=path,
         recording=recording.key,
@@ -188,10 +242,8 @@ def _reject_calibration_mismatch(recording: RawRecording, stream: str, video: Vi
 
 
 def _calibrated_exposure(recording: RawRecording, stream: str) -> float | None:
-    calibration = recording.calibration or {}
-    camera = calibration.get("cameras", {}).get(stream, {})
-    value = camera.get("exposure_s")
-    return float(value) if value else None
+    camera = (recording.calibration or {}).get(stream)
+    return camera.exposure_s if camera is not None else None
 
 
 def _metadata(summary: StreamSummary, width: int, height: int, exposure_s: float) -> dict:

@@ -303,6 +303,7 @@ def _write_samples_group(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="samples-write") as writer:
         for v, view in enumerate(views):
             index, valid, n_read = _write_view(group, recording, view, instants, video_max_gap_frames, writer)
+            _write_view_keypoints(group, recording[f"streams/{view}"], view, index)
             video_index[:, v] = np.where(valid, index, -1)
             video_valid[:, v] = valid
             chunks_read += n_read
@@ -371,6 +372,17 @@ def _write_view(
     if pending is not None:
         pending.result()
     return index, valid, len(last_use)
+
+
+def _write_view_keypoints(group: zarr.Group, stream: zarr.Group, view: str, index: np.ndarray) -> None:
+    """The 2D keypoints of each clip frame (``index`` (R, T): the source frames chosen), for a calibrated view."""
+    if "keypoints_2d" not in stream or "keypoints_visible" not in stream:
+        return  # a view without calibration has no keypoints in the recording, so none in its clips
+    xy = np.asarray(stream["keypoints_2d"][:], dtype=np.float32)[index]
+    visible = np.asarray(stream["keypoints_visible"][:], dtype=bool)[index]
+    source = f"streams/{view}"
+    write_array(group, f"keypoints_2d/{view}", xy, attrs={"units": "px", "source": f"{source}/keypoints_2d"})
+    write_array(group, f"keypoints_visible/{view}", visible, attrs={"source": f"{source}/keypoints_visible"})
 
 
 def _store_row(array: zarr.Array, direct: DirectChunkWriter | None, row: int, clip: np.ndarray) -> None:

@@ -10,7 +10,9 @@ A dimension in an array spec is one of:
 - ``"#channel_names"``: the length of the list attribute ``channel_names``.
 
 Arrays marked ``aligned`` are on the reference clock and computed at alignment: published
-recordings have them, staging groups (device clock only) must not.
+recordings have them, staging groups (device clock only) must not. Arrays of an ``optional`` set
+(a video view's ``keypoints_2d`` and ``keypoints_visible``: calibrated views only) may be absent,
+but never one without the others.
 
 ::
 
@@ -74,6 +76,8 @@ class ArraySpec:
     chunk_rows: int | None = None  # default chunk length along axis 0; None: the whole array
     needs_kind: str | None = None  # grid arrays exist only when the recording has a stream of this kind
     increasing: bool = False  # values finite and strictly increasing (reference-clock times)
+    # Arrays of one optional set ("keypoints": only calibrated views have them) are all present or all absent.
+    optional: str | None = None
 
     def describe(self) -> str:
         dims = ", ".join(str(d) for d in self.dims) + ("," if len(self.dims) == 1 else "")
@@ -143,6 +147,26 @@ _VIDEO = GroupSpec(
         ArraySpec("t", "float64", ("N",), _T_REF, units="s", aligned=True, increasing=True),
         ArraySpec(
             "luma_grid", "float32", ("N", "GH", "GW"), "mean luma per grid cell (flash features)", chunk_rows=4096
+        ),
+        ArraySpec(
+            "keypoints_2d",
+            "float32",
+            ("N", N_JOINTS, 2),
+            "mocap joints at t projected into the stored frames (u right, v down, pixel centres at integers), "
+            "NaN where not projectable",
+            units="px",
+            aligned=True,
+            chunk_rows=4096,
+            optional="keypoints",
+        ),
+        ArraySpec(
+            "keypoints_visible",
+            "bool",
+            ("N", N_JOINTS),
+            "mocap valid at t, in front of the camera and inside the stored image",
+            aligned=True,
+            chunk_rows=4096,
+            optional="keypoints",
         ),
     ),
 )
@@ -426,6 +450,7 @@ def _check_group(
     attrs = group.attrs.asdict()
     problems = _check_attrs(where, attrs, spec.attrs)
     sizes: dict[str, tuple[int, str]] = {}  # symbol -> (length, array that set it)
+    optional_present = _optional_sets_present(group, spec)
     for array_spec in spec.arrays:
         path = f"{where.rstrip('/')}/{array_spec.name}" if where != "/" else array_spec.name
         node = group.get(array_spec.name)
@@ -434,6 +459,8 @@ def _check_group(
                 problems.append(f"{path}: present in a staging group; staging stays on the device clock")
             continue
         if kinds_present is not None and array_spec.needs_kind and array_spec.needs_kind not in kinds_present:
+            continue
+        if array_spec.optional and not optional_present[array_spec.optional]:
             continue
         if not isinstance(node, zarr.Array):
             problems.append(f"{where}: missing array {array_spec.name!r} ({array_spec.describe()})")
@@ -451,6 +478,16 @@ def _check_group(
         if check_values and array_spec.increasing and not _problems_in(path, problems):
             problems += _check_increasing(path, node)
     return problems
+
+
+def _optional_sets_present(group: zarr.Group, spec: GroupSpec) -> dict[str, bool]:
+    """Per optional set of ``spec``: whether any of its arrays is in ``group`` (then all of them must be)."""
+    present: dict[str, bool] = {}
+    for array_spec in spec.arrays:
+        if array_spec.optional:
+            found = group.get(array_spec.name) is not None
+            present[array_spec.optional] = present.get(array_spec.optional, False) or found
+    return present
 
 
 def _problems_in(path: str, problems: list[str]) -> bool:
