@@ -24,6 +24,14 @@ The frames have the realistic camera look by default (``look="realistic"``: nois
 AE drift, a rolling-shutter phone, camera-like bitrates; ``flexsync.synth.look``); ``look="flat"``
 measures on the generator's flat-shaded frames.
 
+Sync sources (``run_sync_benchmarks``): the same recordings (same motion, clocks, drops and resets)
+are generated once per sync source: the flash pair (``"flashes"``, above) and the two trains
+(``"pulse_train"``: 1 Hz with start/end markers; ``"coded_train"``: random intervals), where
+every device misses 10 % of the pulses and its sync input starts up to 1 s late and stops up to
+1 s early. Train targets (p95): EMG and mocap 0.1 ms, cinema 1 ms, phone 2 ms, and a drift error
+of 1 ppm for every stream. Streams with a clock reset get extra "(clock reset)" rows (the same
+errors, those streams only).
+
 Targets (p95 of the absolute error): EMG and mocap 0.25 ms, cinema 2 ms, phone 5 ms, motion
 fallback one 60 fps frame (16.7 ms); drift 2 ppm for EMG (trigger edges). Video and physio drift
 is reported without a target: two events timed to ~0.5 ms and ~20 s apart cannot pin a drift
@@ -51,11 +59,14 @@ from flexsync.jsonsafe import json_safe
 from flexsync.timing.clock_model import ClockModel
 
 __all__ = [
+    "SYNC_SOURCES",
     "GroupFigures",
     "StreamErrors",
     "SyncBenchmark",
+    "SyncBenchmarkSet",
     "evaluate_model",
     "run_sync_benchmark",
+    "run_sync_benchmarks",
     "summarise",
 ]
 
@@ -80,6 +91,23 @@ TARGET_P95_S: dict[str, float | None] = {
 # Drift target (ppm) where the events can support it: hardware trigger edges timed to ~10 us.
 # Two flashes timed to ~0.3-1 ms, 20-30 s apart, pin the drift to tens of ppm only (reported, no target).
 TARGET_DRIFT_PPM: dict[str, float] = {"emg": 2.0, "mocap": 2.0}
+# With a pulse or coded train (the issue's targets): every stream, drift 1 ppm.
+TRAIN_TARGET_P95_S: dict[str, float | None] = {
+    "emg": 0.1e-3,
+    "mocap": 0.1e-3,
+    "cinema": 1e-3,
+    "phone": 2e-3,
+    "physio": None,
+    "cinema (one pulse)": 1e-3,
+    "phone (one pulse)": 2e-3,
+    "cinema (motion fallback)": 1.0 / 60.0,
+    "phone (motion fallback)": 1.0 / 60.0,
+}
+TRAIN_TARGET_DRIFT_PPM = 1.0
+SYNC_SOURCES = ("flashes", "pulse_train", "coded_train")
+TRAIN_MISSING_PULSES = 0.1  # every device misses 10 % of the pulses
+TRAIN_LATE_START_S = 1.0  # and its sync input starts up to 1 s late, stops up to 1 s early
+RESET_SUFFIX = " (clock reset)"
 ACTIONS = ("A01", "A03", "A08", "A11", "A13", "A17")  # barbell and dumbbell, several movement families
 SPREAD_S = 5.0  # device start times uniform in [0, 5] s: offsets up to +-5 s
 MISSING_FLASH_PROBABILITY = 0.5  # in every other recording
@@ -139,17 +167,25 @@ class SyncBenchmark:
     failures: list[str]
     settings: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = math.nan
+    sync_source: str = "flashes"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values; NaN becomes None."""
+        """Plain JSON values; NaN becomes None. Groups carry the run's sync source and look."""
+        train = self.sync_source != "flashes"
+        p95 = TRAIN_TARGET_P95_S if train else TARGET_P95_S
+        look = self.settings.get("look", "flat")
         return json_safe(
             {
                 "n_recordings": self.n_recordings,
                 "seed": self.seed,
+                "sync_source": self.sync_source,
+                "look": look,
                 "settings": self.settings,
-                "targets": {"p95_ms": {k: None if v is None else v * 1e3 for k, v in TARGET_P95_S.items()}}
-                | {"drift_ppm": TARGET_DRIFT_PPM},
-                "groups": [{**asdict(g), "ok": g.ok} for g in self.groups],
+                "targets": {"p95_ms": {k: None if v is None else v * 1e3 for k, v in p95.items()}}
+                | {"drift_ppm": {"every stream": TRAIN_TARGET_DRIFT_PPM} if train else TARGET_DRIFT_PPM},
+                "groups": [
+                    {**asdict(g), "ok": g.ok, "sync_source": self.sync_source, "look": look} for g in self.groups
+                ],
                 "methods": self.methods,
                 "failures": self.failures,
                 "streams": [asdict(s) for s in self.streams],
@@ -161,7 +197,7 @@ class SyncBenchmark:
         """A fixed-width table, one line per group, then method counts and failures."""
         lines = [
             f"sync benchmark: {self.n_recordings} recordings, seed {self.seed}, "
-            f"{self.settings.get('look', 'flat')} look, "
+            f"{self.settings.get('look', 'flat')} look, sync source {self.sync_source}, "
             f"offsets up to +-{self.settings.get('max_start_spread_s', SPREAD_S):g} s",
             f"{'group':40s} {'streams':>7s} {'events':>6s} {'median':>9s} {'p95':>9s} {'max':>9s} "
             f"{'target':>8s} {'drift p95':>9s} {'drift max':>9s}  ok",
@@ -229,12 +265,23 @@ def evaluate_model(
     return errors, np.asarray(drift_errors, dtype=np.float64)
 
 
-def summarise(rows: Sequence[StreamErrors]) -> list[GroupFigures]:
-    """Per group (in ``TARGET_P95_S`` order, then any other): percentiles of |error| and |drift error|.
+def _targets(group: str, sync_source: str) -> tuple[float | None, float | None]:
+    """(p95 target s, drift target ppm) of a row group; a "(clock reset)" row has its base group's."""
+    base = group.removesuffix(RESET_SUFFIX)
+    if sync_source == "flashes":
+        return TARGET_P95_S.get(base), TARGET_DRIFT_PPM.get(base)
+    return TRAIN_TARGET_P95_S.get(base), TRAIN_TARGET_DRIFT_PPM if base in TRAIN_TARGET_P95_S else None
+
+
+def summarise(rows: Sequence[StreamErrors], *, sync_source: str = "flashes") -> list[GroupFigures]:
+    """Per group (in target order, each followed by its "(clock reset)" row, then any other):
+    percentiles of |error| and |drift error|, against the targets of ``sync_source``.
 
     Rows with a ``failure`` are left out of the figures (they are counted as failures).
     """
-    order = list(TARGET_P95_S) + sorted({r.group for r in rows} - set(TARGET_P95_S))
+    known = list(TARGET_P95_S if sync_source == "flashes" else TRAIN_TARGET_P95_S)
+    known = [g for base in known for g in (base, base + RESET_SUFFIX)]
+    order = known + sorted({r.group for r in rows} - set(known))
     out = []
     for group in order:
         members = [r for r in rows if r.group == group and r.failure is None]
@@ -245,7 +292,7 @@ def summarise(rows: Sequence[StreamErrors]) -> list[GroupFigures]:
         methods: dict[str, int] = {}
         for r in members:
             methods[r.method] = methods.get(r.method, 0) + 1
-        target = TARGET_P95_S.get(group)
+        target, drift_target = _targets(group, sync_source)
         out.append(
             GroupFigures(
                 group=group,
@@ -259,7 +306,7 @@ def summarise(rows: Sequence[StreamErrors]) -> list[GroupFigures]:
                 drift_max_ppm=float(drift.max()) if drift.size else math.nan,
                 n_drift=int(drift.size),
                 target_p95_ms=None if target is None else target * 1e3,
-                target_drift_ppm=TARGET_DRIFT_PPM.get(group),
+                target_drift_ppm=drift_target,
                 min_confidence=float(min(r.confidence for r in members)),
             )
         )
@@ -267,6 +314,25 @@ def summarise(rows: Sequence[StreamErrors]) -> list[GroupFigures]:
 
 
 # -- the run -------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncBenchmarkSet:
+    """Several benchmark runs on the same recordings: one per (look, sync source)."""
+
+    runs: list[SyncBenchmark]
+    elapsed_s: float = math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """``runs`` (each as ``SyncBenchmark.to_dict``) and ``rows``: every group of every run, flat."""
+        runs = [r.to_dict() for r in self.runs]
+        rows = [g for r in runs for g in r["groups"]]
+        return json_safe({"runs": runs, "rows": rows, "elapsed_s": self.elapsed_s})
+
+    def format(self) -> str:
+        """Each run's table, in order."""
+        text = "\n\n".join(r.format() for r in self.runs)
+        return text + (f"\ntotal elapsed {self.elapsed_s:.1f} s" if math.isfinite(self.elapsed_s) else "")
 
 
 def run_sync_benchmark(
@@ -277,6 +343,7 @@ def run_sync_benchmark(
     width: int = 320,
     height: int = 180,
     look: str = "realistic",
+    sync_source: str = "flashes",
 ) -> SyncBenchmark:
     """Generate, ingest and clock-fit ``n_recordings`` recordings; compare with the truth.
 
@@ -292,72 +359,140 @@ def run_sync_benchmark(
         Cinema frame size of the generated videos (the phone is the same, in portrait).
     look : {"realistic", "flat"}
         How the generated frames look (``SynthOptions.look``).
+    sync_source : {"flashes", "pulse_train", "coded_train"}
+        What the sync box sends (``SynthOptions.sync_source``).
     """
+    bench = run_sync_benchmarks(
+        n_recordings=n_recordings,
+        seed=seed,
+        workdir=workdir,
+        width=width,
+        height=height,
+        looks=(look,),
+        sync_sources=(sync_source,),
+    )
+    return replace(bench.runs[0], elapsed_s=bench.elapsed_s)
+
+
+def run_sync_benchmarks(
+    *,
+    n_recordings: int = 12,
+    seed: int = 0,
+    workdir: Path | str | None = None,
+    width: int = 320,
+    height: int = 180,
+    looks: Sequence[str] = ("realistic",),
+    sync_sources: Sequence[str] = SYNC_SOURCES,
+    repetitions: int = 4,
+) -> SyncBenchmarkSet:
+    """``run_sync_benchmark`` for every look and sync source, the recordings of all of them processed
+    by one pool of workers (so both cores stay busy), each run's figures gathered in key order.
+    ``repetitions`` per recording set its length (4: about 20-25 s; the drift a train can pin grows
+    with the recording's length to the power 1.5)."""
     from flexsync.synth.dataset import plan_recordings
     from flexsync.synth.options import SynthOptions
 
     if n_recordings < 1:
         raise ValueError(f"run_sync_benchmark: n_recordings must be >= 1, got {n_recordings}")
+    unknown = sorted(set(sync_sources) - set(SYNC_SOURCES))
+    if unknown or not sync_sources:
+        raise ValueError(f"run_sync_benchmarks: sync sources must be among {', '.join(SYNC_SOURCES)}, got {unknown}")
     subjects = math.ceil(n_recordings / len(ACTIONS))
-    base_options = SynthOptions(
-        seed=seed,
-        subjects=subjects,
-        actions=ACTIONS,
-        repetitions=4,
-        width=width,
-        height=height,
-        phone_width=height,
-        phone_height=width,
-        max_start_spread_s=SPREAD_S,
-        lead_in_s=SPREAD_S + 1.0,
-        look=look,
-    )
-    plans = plan_recordings(base_options)[:n_recordings]
     started = time.perf_counter()
+    runs_setup = []
     with tempfile.TemporaryDirectory(prefix="flexsync-bench-sync-", dir=workdir) as tmp:
-        jobs = [(plan, _options_for(base_options, i), Path(tmp)) for i, plan in enumerate(plans)]
+        jobs = []
+        for look in looks:
+            base_options = SynthOptions(
+                seed=seed,
+                subjects=subjects,
+                actions=ACTIONS,
+                repetitions=repetitions,
+                width=width,
+                height=height,
+                phone_width=height,
+                phone_height=width,
+                max_start_spread_s=SPREAD_S,
+                lead_in_s=SPREAD_S + 1.0,
+                look=look,
+            )
+            plans = plan_recordings(base_options)[:n_recordings]
+            for source in sync_sources:
+                folder = Path(tmp) / f"{look}-{source}"
+                first = len(jobs)
+                jobs += [(plan, _options_for(base_options, i, source), folder) for i, plan in enumerate(plans)]
+                runs_setup.append((look, source, base_options, plans, first, len(jobs)))
         if len(jobs) > 1:
             with ProcessPoolExecutor(max_workers=min(WORKERS, len(jobs))) as pool:
                 results = list(pool.map(_process_recording, jobs))
         else:
             results = [_process_recording(job) for job in jobs]
     elapsed = time.perf_counter() - started
+    runs = [
+        _bench_of(look, source, base_options, plans, results[a:b], seed)
+        for look, source, base_options, plans, a, b in runs_setup
+    ]
+    return SyncBenchmarkSet(runs, elapsed)
+
+
+def _bench_of(look: str, source: str, base_options: Any, plans: list, results: list, seed: int) -> SyncBenchmark:
+    """One run's figures from its recordings' results."""
     rows = [row for rows_of_recording, _ in results for row in rows_of_recording]
     methods: dict[str, int] = {}
     for _, recording_methods in results:
         for name, count in recording_methods.items():
             methods[name] = methods.get(name, 0) + count
     failures = [f"{r.recording}/{r.stream} ({r.group}): {r.failure}" for r in rows if r.failure is not None]
+    train = source != "flashes"
     settings = {
         "max_start_spread_s": SPREAD_S,
         "look": look,
+        "sync_source": source,
         "repetitions": base_options.repetitions,
-        "width": width,
-        "height": height,
+        "width": base_options.width,
+        "height": base_options.height,
         "dropped_frames_per_camera": base_options.dropped_frames_per_camera,
         "phone_jitter_s": base_options.phone_jitter_s,
-        "missing_flash_probability": f"{MISSING_FLASH_PROBABILITY} in odd-numbered recordings, else 0",
         "clock_resets": "1 per device (not mocap) in every fourth recording, else 0",
         "recordings": [p.key for p in plans],
     }
+    if train:
+        settings |= {
+            "missing_pulse_probability": TRAIN_MISSING_PULSES,
+            "sync_late_start_s": TRAIN_LATE_START_S,
+            "sync_early_stop_s": TRAIN_LATE_START_S,
+        }
+    else:
+        settings["missing_flash_probability"] = f"{MISSING_FLASH_PROBABILITY} in odd-numbered recordings, else 0"
     return SyncBenchmark(
         n_recordings=len(plans),
         seed=seed,
-        groups=summarise(rows),
+        groups=summarise(rows, sync_source=source),
         streams=rows,
         methods=dict(sorted(methods.items())),
         failures=failures,
         settings=settings,
-        elapsed_s=elapsed,
+        elapsed_s=math.nan,
+        sync_source=source,
     )
 
 
-def _options_for(base: Any, index: int) -> Any:
-    """The hard cases, spread over the recordings by position."""
-    return replace(
+def _options_for(base: Any, index: int, sync_source: str = "flashes") -> Any:
+    """The hard cases, spread over the recordings by position; a train adds its own (missed pulses,
+    late starts, early stops) on every recording."""
+    hard = replace(
         base,
         missing_flash_probability=MISSING_FLASH_PROBABILITY if index % 2 == 1 else 0.0,
         clock_resets=1 if index % 4 == 3 else 0,
+    )
+    if sync_source == "flashes":
+        return hard
+    return replace(
+        hard,
+        sync_source=sync_source,
+        missing_pulse_probability=TRAIN_MISSING_PULSES,
+        sync_late_start_s=TRAIN_LATE_START_S,
+        sync_early_stop_s=TRAIN_LATE_START_S,
     )
 
 
@@ -384,14 +519,16 @@ def _process_recording(job: tuple[Any, Any, Path]) -> tuple[list[StreamErrors], 
         ingest_stream(recording, name, store, settings)
     fitted = fit_recording_clocks(recording, store, settings)
     truth = RecordingTruth.read(truth_root / plan.key / TRUTH_FILE)  # the only place truth is read
-    rows = _evaluate_recording(plan.key, recording, store, fitted.models, truth)
+    rows = _evaluate_recording(plan.key, recording, store, fitted.models, truth, options.sync_source)
     methods: dict[str, int] = {}
     for model in fitted.models.values():
         methods[model.method] = methods.get(model.method, 0) + 1
     return rows, methods
 
 
-def _evaluate_recording(key: str, recording: Any, store: Any, models: dict[str, ClockModel], truth: Any) -> list:
+def _evaluate_recording(
+    key: str, recording: Any, store: Any, models: dict[str, ClockModel], truth: Any, sync_source: str = "flashes"
+) -> list:
     from flexsync.ingest.clocks import fit_view_by_motion, optical_axis
     from flexsync.ingest.staging import read_staged
     from flexsync.synth.truth import expected_model
@@ -401,7 +538,13 @@ def _evaluate_recording(key: str, recording: Any, store: Any, models: dict[str, 
     true_times = _truth_times(truth)
     staged = {name: read_staged(store, key, name) for name in recording.manifest.streams}
     mocap = staged[ref]
-    ref_t, ref_speed = joint_speed(mocap.array("t_device"), mocap.array("joints"), mocap.array("valid"))
+    diagnostics = sync_source == "flashes"  # the motion fits do not depend on the sync source: run them once
+    ref_t, ref_speed = (
+        joint_speed(mocap.array("t_device"), mocap.array("joints"), mocap.array("valid"))
+        if diagnostics
+        else (None, None)
+    )
+    single = "one flash" if sync_source == "flashes" else "one pulse"
     rows = []
     for name, model in models.items():
         kind = staged[name].summary.kind
@@ -410,10 +553,15 @@ def _evaluate_recording(key: str, recording: Any, store: Any, models: dict[str, 
         group = "cinema" if kind == "video" and name != "phone" else ("phone" if name == "phone" else kind)
         n_events = sum(s.n_events for s in model.segments)
         if model.method == "events+offset-only":
-            group = f"{group} (one flash)" if kind == "video" else group
+            group = f"{group} ({single})" if kind == "video" else group
         elif model.method == "motion-xcorr":
             group = f"{group} (motion fallback)"
-        rows.append(_row(key, name, group, model, expected, device_times))
+        row = _row(key, name, group, model, expected, device_times)
+        rows.append(row)
+        if len(truth.stream(name).segments) > 1:
+            rows.append(replace(row, group=group + RESET_SUFFIX))
+        if not diagnostics:
+            continue
         if kind == "video":
             motion = fit_view_by_motion(name, staged[name], ref, mocap, optical_axis(recording, name))
             rows.append(_row(key, name, "motion-xcorr, every video (diagnostic)", motion, expected, device_times))

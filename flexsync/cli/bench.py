@@ -42,19 +42,40 @@ def bench_sync(
     recordings: Annotated[int, typer.Option(help="Recordings to generate (offsets up to +-5 s)")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the generated recordings")] = 0,
     look: Annotated[
-        str, typer.Option(help="Frame look of the generated videos: realistic (noise, blur, rolling shutter) or flat")
+        str,
+        typer.Option(
+            help="Frame look of the generated videos: realistic (noise, blur, rolling shutter), flat, or both"
+        ),
     ] = "realistic",
+    sync_source: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated sync sources (flashes, pulse_train, coded_train), or all: one table each, "
+            "on the same recordings"
+        ),
+    ] = "all",
+    repetitions: Annotated[int, typer.Option(help="Repetitions per recording (its length: 4 is about 20-25 s)")] = 4,
 ) -> None:
     """Alignment accuracy against the generator's ground truth.
 
-    Generates recordings with known clock offsets and drifts and reports the error per stream type.
+    Generates recordings with known clock offsets and drifts and reports the error per stream type,
+    per sync source and look.
     """
-    from flexsync.bench.sync import run_sync_benchmark
+    from flexsync.bench.sync import SYNC_SOURCES, run_sync_benchmarks
     from flexsync.synth.options import LOOKS
 
-    if look not in LOOKS:
-        raise typer.BadParameter(f"must be one of {', '.join(LOOKS)}, got {look!r}", param_hint="--look")
-    result = run_sync_benchmark(n_recordings=recordings, seed=seed, look=look)
+    looks = LOOKS if look == "both" else (look,)
+    if any(v not in LOOKS for v in looks):
+        raise typer.BadParameter(f"must be one of {', '.join(LOOKS)} or both, got {look!r}", param_hint="--look")
+    sources = SYNC_SOURCES if sync_source == "all" else tuple(sync_source.split(","))
+    if any(v not in SYNC_SOURCES for v in sources):
+        raise typer.BadParameter(
+            f"must be among {', '.join(SYNC_SOURCES)} or all, got {sync_source!r}", param_hint="--sync-source"
+        )
+    status(f"sync benchmark: {recordings} recordings x {len(looks)} look(s) x {len(sources)} source(s)...", json_out)
+    result = run_sync_benchmarks(
+        n_recordings=recordings, seed=seed, looks=looks, sync_sources=sources, repetitions=repetitions
+    )
     report(result.format(), result.to_dict(), json_out)
 
 
@@ -63,6 +84,7 @@ def bench_loader(
     store: StoreOpt = None,
     json_out: JsonOpt = None,
     clips: Annotated[int, typer.Option(help="Clips to read per side")] = 20,
+    decoder: Annotated[str, typer.Option(help="Decoder of the stored H.264 frames: pyav, torchcodec or auto")] = "pyav",
 ) -> None:
     """Clips/s of the Zarr loader vs the FLEX code's JPEG folders.
 
@@ -71,8 +93,11 @@ def bench_loader(
     """
     from flexsync.bench.loader import run_loader_benchmark
     from flexsync.storage import Store
+    from flexsync.storage.decoder_choice import DECODERS
 
-    result = run_loader_benchmark(Store(config.store_root(store)), n_clips=clips)
+    if decoder not in DECODERS:
+        raise typer.BadParameter(f"must be one of {', '.join(DECODERS)}, got {decoder!r}", param_hint="--decoder")
+    result = run_loader_benchmark(Store(config.store_root(store)), n_clips=clips, decoder=decoder)
     report(result["summary"], result, json_out)
 
 

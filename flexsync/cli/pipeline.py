@@ -22,14 +22,16 @@ __all__ = ["backfill", "demo", "run"]
 def demo(raw: RawOpt = None, truth: TruthOpt = None, store: StoreOpt = None) -> None:
     """Generate the demo dataset if absent, then run the pipeline.
 
-    An existing raw dataset is reused; delete it to regenerate.
+    The demo's recordings carry a coded sync train. An existing raw dataset is reused; delete it to
+    regenerate.
     """
     from flexsync.raw.layout import list_complete_recordings
 
     raw_root = config.raw_root(raw)
     if not list_complete_recordings(raw_root):
-        # No typer context outside the command line (it is only read with a preset); realistic frames, as the CLI.
-        synth(None, raw=raw_root, truth=truth, workers=2, look="realistic")  # type: ignore[arg-type]
+        # No typer context outside the command line (it is only read with a preset); realistic frames, as the
+        # CLI, and a coded sync train: every stream placed by tens of pulses, every clock segment by its own.
+        synth(None, raw=raw_root, truth=truth, workers=2, look="realistic", sync_source="coded_train")  # type: ignore[arg-type]
     else:
         typer.echo(f"using the existing raw dataset in {raw_root} (delete it to regenerate)")
     run(raw=raw_root, store=store, recording=None, parallel=2, training=True)

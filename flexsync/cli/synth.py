@@ -11,7 +11,7 @@ from flexsync import config
 from flexsync.cli.app import app
 from flexsync.cli.options import RawOpt, TruthOpt
 from flexsync.cli.output import progress
-from flexsync.synth.options import ALL_ACTIONS
+from flexsync.synth.options import ALL_ACTIONS, SYNC_SOURCES
 
 __all__ = ["synth"]
 
@@ -40,6 +40,13 @@ def synth(
             "shutter, camera-like bitrates) or flat (flat-shaded, noise-free: cheap, compresses ~50x)"
         ),
     ] = "realistic",
+    sync_source: Annotated[
+        str,
+        typer.Option(
+            help="What the sync box sends to the LED, EMG triggers, mocap SYNC and physio input: flashes (a start "
+            "and an end flash), pulse_train (1 Hz, start/end markers) or coded_train (random intervals)"
+        ),
+    ] = "flashes",
     workers: Annotated[int, typer.Option(help="Recordings generated in parallel")] = 1,
     preset: Annotated[
         str | None,
@@ -71,7 +78,12 @@ def synth(
         "cinema_cameras": cinema_cameras,
         "emg_devices": emg_devices,
         "look": look,
+        "sync_source": sync_source,
     }
+    if sync_source not in SYNC_SOURCES:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(SYNC_SOURCES)}, got {sync_source!r}", param_hint="--sync-source"
+        )
     if preset is None:
         options = SynthOptions(**given, phone_width=_even(height), phone_height=_even(width))
     else:

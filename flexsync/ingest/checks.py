@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flexsync.quality import CheckOutcome, Severity
 
-__all__ = ["CLOCK_CHECKS", "RECORDING_CHECKS", "STREAM_CHECKS", "CheckDef", "outcome"]
+__all__ = ["CLOCK_CHECKS", "KEYPOINTS_IN_IMAGE", "RECORDING_CHECKS", "STREAM_CHECKS", "CheckDef", "outcome"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,27 @@ CLOCK_CHECKS: tuple[CheckDef, ...] = (
         "min_fallback_confidence, or on one event whose offset the motion fit confirmed. Names the fallback streams.",
     ),
     CheckDef("clock_models_table", "error", "The clock_models and sync_events tables match their schemas."),
+    CheckDef(
+        "clock_pulse_fit",
+        "error",
+        "Every stream placed by a sync pulse train: the RMS of its fitted pulses' residuals is under "
+        "max_pulse_rms_s for its kind, at least min_pulse_match_fraction of its pulses were matched and fitted, "
+        "every clock segment was placed by pulses of its own (none carried over) and no one-period ambiguity was left "
+        "unsettled. Event uncertainty is reported beside the residuals, not mixed into them.",
+    ),
+)
+
+KEYPOINTS_IN_IMAGE = CheckDef(
+    "keypoints_in_image",
+    "warn",
+    "Valid mocap joints reprojected into every calibrated view land inside its image: at most 20% of them outside "
+    "per view (more means a gross miscalibration, another lab frame or a wrong clock). Names the outlier frames.",
 )
 
 RECORDING_CHECKS: tuple[CheckDef, ...] = (
     CheckDef("zarr_layout", "error", "The published Zarr group conforms to the layout contract."),
     CheckDef("tables_schema", "error", "The recording's Parquet tables match their schemas."),
+    KEYPOINTS_IN_IMAGE,
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from flexsync.config import PipelineSettings
 from flexsync.ingest.checks import CLOCK_CHECKS, outcome
-from flexsync.ingest.clock_fit import ClockFit, StreamClock
+from flexsync.ingest.clock_fit import ClockFit, PulsePairing, StreamClock
 from flexsync.ingest.clock_policy import (
     DECLARED_METHOD,
     MOTION_METHOD,
@@ -35,10 +35,13 @@ from flexsync.ingest.clock_policy import (
     wants_motion,
 )
 from flexsync.ingest.clock_tables import clock_model_rows, sync_event_rows
+from flexsync.ingest.pulse_gate import pulse_outcome
 from flexsync.ingest.recording import RawRecording
 from flexsync.ingest.staging import StreamSummary, SyncEvent, read_staged
+from flexsync.ingest.sync_inputs import PULSE_LABEL, train_source
 from flexsync.ingest.sync_report import render_sync_plot, sync_report_json
 from flexsync.ingest.tables import table_frame
+from flexsync.ingest.train_fit import MotionSignals, fit_train_stream, pairing
 from flexsync.quality import CheckOutcome, ImageMeta, TableMeta
 from flexsync.schemas.tables import TableValidationError
 from flexsync.storage.store import SYNC_REPORT_JSON, SYNC_REPORT_PNG, Store
@@ -50,7 +53,14 @@ from flexsync.timing.clock_model import (
     fit_clock_model,
     identity_model,
 )
-from flexsync.timing.motion_xcorr import fit_by_motion, joint_speed, motion_agreement, video_motion_energy
+from flexsync.timing.motion_xcorr import (
+    emg_activity,
+    fit_by_motion,
+    joint_speed,
+    motion_agreement,
+    video_motion_energy,
+)
+from flexsync.timing.pulse_train import TrainFit
 
 __all__ = [
     "DECLARED_METHOD",
@@ -89,10 +99,20 @@ def fit_clocks(recording: RawRecording, staged: Mapping[str, Staged], settings: 
     ref_name = recording.manifest.reference_stream
     ref = staged[ref_name]
     declared = _declared_models(recording, ref_name)
+    ref_train = train_source(recording.manifest.streams[ref_name]) if ref_name in recording.manifest.streams else None
+    trains = {
+        name: train
+        for name, s in staged.items()
+        if name not in declared
+        and name != ref_name
+        and (train := train_source(recording.manifest.streams[name])) is not None
+        and train == ref_train
+    }
+    fitted_trains: dict[str, TrainFit] = {}
     choices = {
         name: ClockChoice(declared[name], ClockSource.DECLARED)
         if name in declared
-        else _choose(name, s, ref_name, ref, settings, optical_axis(recording, name))
+        else _choose(name, s, ref_name, ref, settings, optical_axis(recording, name), trains.get(name), fitted_trains)
         for name, s in staged.items()
     }
     ref_latency = _latency(settings, ref_name, ref.summary.kind)
@@ -107,9 +127,12 @@ def fit_clocks(recording: RawRecording, staged: Mapping[str, Staged], settings: 
     }
     models = _onto_declared(models, declared, ref_name)
 
-    ref_times = {e.label: e.t_device_s for e in ref.summary.sync_events}
+    # By label: the flash pair's start/end (a train's markers); a train's plain pulses pair one by one instead.
+    ref_times = {e.label: e.t_device_s for e in ref.summary.sync_events if e.label != PULSE_LABEL}
+    ref_events = np.array([e.t_device_s for e in ref.summary.sync_events], dtype=np.float64)
     if ref_name in declared:
         ref_times = {label: float(declared[ref_name].to_reference(np.array([t]))[0]) for label, t in ref_times.items()}
+        ref_events = declared[ref_name].to_reference(ref_events)
     streams = {}
     for name, model in models.items():
         choice, summary = choices[name], staged[name].summary
@@ -127,6 +150,7 @@ def fit_clocks(recording: RawRecording, staged: Mapping[str, Staged], settings: 
             event_latency_s=0.0 if untouched else _latency(settings, name, summary.kind),
             device_first_s=summary.t_device_first_s,
             device_last_s=summary.t_device_last_s,
+            pulses=_pairing(name, choice, fitted_trains, ref_name, ref_train, len(summary.sync_events)),
         )
     fallback = {name: c.fallback for name, c in choices.items() if c.fallback is not None}
     entries = recording.manifest.streams
@@ -141,22 +165,42 @@ def fit_clocks(recording: RawRecording, staged: Mapping[str, Staged], settings: 
     )
     warnings = [f"{name}: {note}" for name, model in models.items() for note in model.notes]
     warnings += [w for choice in choices.values() for w in choice.warnings]
-    return ClockFit(key, ref_name, streams, ref_times, check, tuple(warnings))
+    pulses = pulse_outcome(key, streams, settings)
+    return ClockFit(
+        key, ref_name, streams, ref_times, check, tuple(warnings), pulses, tuple(float(t) for t in ref_events)
+    )
 
 
 # -- one stream -------------------------------------------------------------------------------
 
 
 def _choose(
-    name: str, staged: Staged, ref_name: str, ref: Staged, settings: PipelineSettings, view_axis: np.ndarray | None
+    name: str,
+    staged: Staged,
+    ref_name: str,
+    ref: Staged,
+    settings: PipelineSettings,
+    view_axis: np.ndarray | None,
+    train: str | None = None,
+    fitted_trains: dict[str, TrainFit] | None = None,
 ) -> ClockChoice:
-    """The stream's clock before latency: the identity, its event fit, or (a video short of events) motion."""
+    """The stream's clock before latency: the identity, its event (or pulse-train) fit, or (a video short
+    of events) motion. A pulse-train fit is recorded in ``fitted_trains`` under the stream's name."""
     if name == ref_name:
         return ClockChoice(identity_model(name), ClockSource.IDENTITY)
     kind, events = staged.summary.kind, staged.summary.sync_events
-    event_model = _fit_events(name, staged, ref_name, ref)
+
+    def refit(gap: str) -> ClockModel:
+        if train is None:
+            return _fit_events(name, staged, ref_name, ref, forward_gap=gap)
+        result = _fit_train(name, staged, ref_name, ref, train, view_axis, forward_gap=gap)
+        if fitted_trains is not None:
+            fitted_trains[name] = result
+        return result.model
+
+    event_model = refit("auto")
     if kind == "video":
-        event_model = _settle_forward_gaps(name, staged, ref_name, ref, event_model, view_axis)
+        event_model = _settle_forward_gaps(name, staged, ref_name, ref, event_model, view_axis, refit)
     motion = (
         fit_view_by_motion(name, staged, ref_name, ref, view_axis)
         if wants_motion(kind, len(events), ref.summary.kind)
@@ -256,7 +300,13 @@ def _fit_events(name: str, staged: Staged, ref_name: str, ref: Staged, *, forwar
 
 
 def _settle_forward_gaps(
-    name: str, staged: Staged, ref_name: str, ref: Staged, model: ClockModel, view_axis: np.ndarray | None
+    name: str,
+    staged: Staged,
+    ref_name: str,
+    ref: Staged,
+    model: ClockModel,
+    view_axis: np.ndarray | None,
+    refit: Callable[[str], ClockModel] | None = None,
 ) -> ClockModel:
     """A video segment without sync events after a forward PTS gap: reset or pause? Motion decides.
 
@@ -266,11 +316,13 @@ def _settle_forward_gaps(
     event-less segments line up better with the reference's joint speed (``motion_agreement``
     within +-0.1 s: a choice between two placements, not a free search that could lock onto another
     repetition) is kept. Without usable motion the timestamp rule (``forward_gap="auto"``) stands.
+    ``refit(forward_gap)`` fits the stream again with the given rule (default: its sync-event fit).
     """
     empty = [k for k, seg in enumerate(model.segments) if seg.n_events == 0]
     if not empty or len(model.segments) < 2 or ref.summary.kind != "mocap" or model.method == "nominal":
         return model
-    candidates = {gap: _fit_events(name, staged, ref_name, ref, forward_gap=gap) for gap in ("continuity", "pause")}
+    fit_again = refit or (lambda gap: _fit_events(name, staged, ref_name, ref, forward_gap=gap))
+    candidates = {gap: fit_again(gap) for gap in ("continuity", "pause")}
     a, b = (candidates[g] for g in ("continuity", "pause"))
     if len(a.segments) != len(b.segments) or all(
         abs(x.offset_s - y.offset_s) < 1e-9 for x, y in zip(a.segments, b.segments, strict=True)
@@ -298,6 +350,61 @@ def _settle_forward_gaps(
     return replace(chosen, notes=(*chosen.notes, note))
 
 
+def _fit_train(
+    name: str,
+    staged: Staged,
+    ref_name: str,
+    ref: Staged,
+    sync_source: str,
+    view_axis: np.ndarray | None,
+    *,
+    forward_gap: str = "auto",
+) -> TrainFit:
+    """The stream's pulse-train fit; motion (video energy or EMG activity vs joint speed) breaks a period's tie."""
+    summary = staged.summary
+    signals: MotionSignals | None = None
+    if ref.summary.kind == "mocap" and summary.kind == "video":
+
+        def signals() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            return _motion_signals(staged, ref, view_axis)
+
+    elif ref.summary.kind == "mocap" and summary.kind == "emg":
+
+        def signals() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            t, activity = emg_activity(staged.array("envelope_t_device"), staged.array("envelope"))
+            rt, speed = joint_speed(ref.array("t_device"), ref.array("joints"), ref.array("valid"))
+            return t, activity, rt, speed
+
+    return fit_train_stream(
+        name,
+        summary.sync_events,
+        ref.summary.sync_events,
+        reference=ref_name,
+        sync_source=sync_source,
+        t_device=staged.array("t_device"),
+        nominal_rate_hz=summary.nominal_rate_hz,
+        file_format=summary.format,
+        motion_signals=signals,
+        forward_gap=forward_gap,  # type: ignore[arg-type]
+    )
+
+
+def _pairing(
+    name: str,
+    choice: ClockChoice,
+    fitted_trains: dict[str, TrainFit],
+    ref_name: str,
+    ref_train: str | None,
+    n_events: int,
+) -> PulsePairing | None:
+    """How the stream's events were paired, when a pulse train placed it (the reference pairs with itself)."""
+    if name == ref_name and ref_train is not None:
+        return PulsePairing(tuple(range(n_events)), (True,) * n_events, False, ref_train)
+    if name in fitted_trains and choice.source is ClockSource.EVENTS:
+        return pairing(fitted_trains[name])
+    return None
+
+
 def fit_view_by_motion(
     name: str, staged: Staged, ref_name: str, ref: Staged, view_axis: np.ndarray | None
 ) -> ClockModel:
@@ -323,12 +430,8 @@ def _motion_signals(
 
 def optical_axis(recording: RawRecording, stream: str) -> np.ndarray | None:
     """A calibrated view's optical axis in the mocap frame (third row of its rotation), if known."""
-    camera = (recording.calibration or {}).get("cameras", {}).get(stream, {})
-    rotation = camera.get("R")
-    if rotation is None:
-        return None
-    axis = np.asarray(rotation, dtype=np.float64)
-    return axis[2] if axis.shape == (3, 3) and np.isfinite(axis).all() else None
+    camera = (recording.calibration or {}).get(stream)
+    return None if camera is None else np.array(camera.R[2])
 
 
 # -- the store-facing wrapper (to be replaced with the new store API) ---------------------------
@@ -360,7 +463,18 @@ def fit_recording_clocks(recording: RawRecording, store: Store, settings: Pipeli
     metadata = {
         "reference_stream": fit.reference,
         "clock_models": TableMeta(
-            ("stream", "method", "offset_s", "drift_ppm", "quality_ms", "n_events", "confidence"),
+            (
+                "stream",
+                "method",
+                "offset_s",
+                "drift_ppm",
+                "quality_ms",
+                "n_events",
+                "confidence",
+                "pulses_found",
+                "pulses_rejected",
+                "rms_residual_ms",
+            ),
             tuple(
                 (
                     name,
@@ -370,6 +484,9 @@ def fit_recording_clocks(recording: RawRecording, store: Store, settings: Pipeli
                     m.quality_s * 1e3,
                     sum(s.n_events for s in m.segments),
                     m.confidence,
+                    (m.pulse_counts or {}).get("found", len(fit.streams[name].events)),
+                    (m.pulse_counts or {}).get("rejected", 0),
+                    m.rms_residual_s * 1e3,
                 )
                 for name, m in models.items()
             ),
@@ -383,7 +500,7 @@ def fit_recording_clocks(recording: RawRecording, store: Store, settings: Pipeli
     return ClockFitResult(
         models=models,
         metadata=metadata,
-        checks=[fit.residual_check, table_outcome],
+        checks=[fit.residual_check, table_outcome, *([fit.pulse_check] if fit.pulse_check is not None else [])],
         warnings=list(fit.warnings),
         fallback=fallback,
     )

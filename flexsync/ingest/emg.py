@@ -10,6 +10,7 @@ from flexsync.errors import InputFileError
 from flexsync.ingest.checks import STREAM_CHECKS, outcome
 from flexsync.ingest.contract import StageOutput, StreamSource
 from flexsync.ingest.staging import StreamSummary, label_events
+from flexsync.ingest.sync_inputs import pulse_widths, train_events, train_source
 from flexsync.quality import TableMeta
 from flexsync.readers.registry import DEFAULT_RATE_TOLERANCE, read_file
 from flexsync.readers.stream import SignalStream
@@ -141,7 +142,19 @@ class EmgIngester:
         envelope_t = t_device[0] + np.arange(envelope.shape[0]) / envelope_rate
         quality = channel_quality(raw, rate, mains_hz=mains_hz, channel_names=names)
         pulses = detect_pulses(trigger, t_device)
-        events = label_events(pulses.onset_s, t_device, source="trigger", uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S)
+        train = train_source(entry)
+        if train is None:
+            events = label_events(pulses.onset_s, t_device, source="trigger", uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S)
+        else:  # a pulse train on the trigger input: every pulse is an event
+            events = train_events(
+                pulses.onset_s,
+                pulse_widths(pulses.onset_s, pulses.offset_s),
+                t_device,
+                source="trigger",
+                uncertainty_s=TRIGGER_EDGE_UNCERTAINTY_S,
+                pulse_s=settings.sync_pulse_s,
+                sync_source=train,
+            )
         summary = source.summary(
             t_device=t_device,
             n_channels=len(names),

@@ -14,6 +14,7 @@ from flexsync.ingest.checks import STREAM_CHECKS, outcome
 from flexsync.ingest.contract import StageOutput, StreamSource
 from flexsync.ingest.recording import RawRecording, verify_input
 from flexsync.ingest.staging import StreamSummary, label_events
+from flexsync.ingest.sync_inputs import pulse_widths, train_events, train_source
 from flexsync.quality import TableMeta
 from flexsync.readers.marker_sets import validate_marker_set
 from flexsync.readers.registry import read_file
@@ -117,12 +118,20 @@ class MocapIngester:
         else:  # no sync wired to the analog board: nothing to detect (the clock must be declared)
             sync, sync_t_device = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float64)
         pulses = detect_pulses(sync, sync_t_device) if sync.size else None
-        events = label_events(
-            pulses.onset_s if pulses is not None else np.zeros(0),
-            t_device,
-            source="analog",
-            uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
-        )
+        onsets = pulses.onset_s if pulses is not None else np.zeros(0)
+        train = train_source(entry)
+        if train is None:
+            events = label_events(onsets, t_device, source="analog", uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S)
+        else:  # a pulse train on the analog sync channel: every pulse is an event
+            events = train_events(
+                onsets,
+                pulse_widths(onsets, pulses.offset_s) if pulses is not None else None,
+                t_device,
+                source="analog",
+                uncertainty_s=ANALOG_EDGE_UNCERTAINTY_S,
+                pulse_s=source.settings.sync_pulse_s,
+                sync_source=train,
+            )
         summary = source.summary(
             t_device=t_device,
             n_channels=len(JOINT_NAMES),

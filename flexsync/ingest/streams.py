@@ -20,6 +20,7 @@ from flexsync.ingest.contract import Ingester, StageOutput, StreamResult, Stream
 from flexsync.ingest.recording import RawRecording, naming_errors, verify_input
 from flexsync.ingest.registry import ingester_for
 from flexsync.ingest.staging import strictly_increasing_problem
+from flexsync.ingest.sync_inputs import train_source
 from flexsync.quality import CheckOutcome
 from flexsync.storage.store import Store
 
@@ -63,6 +64,10 @@ def _shared_checks(ingester: Ingester, source: StreamSource, staged: StageOutput
     labels = sorted(e.label for e in staged.summary.sync_events)
     found = labels == ["end", "start"]
     text = f"{ingester.events_noun} found: " + (", ".join(labels) or "none")
+    train = train_source(source.entry)
+    if train is not None:  # a sync train: every pulse is an event; two place a clock
+        found = len(labels) >= 2
+        text = f"{len(labels)} pulses of the {train} found"
     if staged.no_sync_reason is not None:
         found, text = True, f"{staged.no_sync_reason}: no sync events expected"
     return [

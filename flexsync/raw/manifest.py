@@ -18,6 +18,7 @@ from flexsync.raw.layout import MANIFEST_FILE, check_recording_key
 __all__ = [
     "MANIFEST_VERSION",
     "STREAM_KINDS",
+    "SYNC_SOURCES",
     "Manifest",
     "StreamEntry",
     "read_manifest",
@@ -28,6 +29,8 @@ __all__ = [
 
 MANIFEST_VERSION = 1
 STREAM_KINDS = ("video", "mocap", "emg", "physio")
+# What the lab wired into a stream's sync input (option ``sync_source``; docs/sync-notes.md).
+SYNC_SOURCES = ("flashes", "pulse_train", "coded_train")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class StreamEntry:
         problems = stream_option_problems(self.kind, self.options)
         if problems:
             raise ValueError(f"stream {self.name}: " + "; ".join(problems))
+
+    @property
+    def sync_source(self) -> str:
+        """What drives the stream's sync input (option ``sync_source``): "flashes" unless the manifest says."""
+        return str(self.options.get("sync_source") or "flashes")
 
     @property
     def declared_clock(self) -> tuple[float, float] | None:
@@ -112,7 +120,9 @@ def stream_option_problems(kind: str, options: dict[str, Any]) -> list[str]:
     distinct, non-empty output names; ``trigger_channel`` (EMG)
     and ``sync_channel`` (mocap): a label or null; ``marker_set`` (mocap): ``"identity"``, a
     JSON file inside the recording folder, or an inline ``{joint: marker or [markers]}``;
-    ``rolling_shutter_s`` (video): readout time from the first to the last row, a number in [0, 1) s.
+    ``rolling_shutter_s`` (video): readout time from the first to the last row, a number in [0, 1) s;
+    ``sync_source`` (any): what drives the stream's sync input, one of ``SYNC_SOURCES`` (default
+    ``"flashes"``: the start/end pair).
     """
     problems = []
     clock = options.get("clock")
@@ -151,6 +161,9 @@ def stream_option_problems(kind: str, options: dict[str, Any]) -> list[str]:
     marker_set = options.get("marker_set")
     if marker_set is not None and not (_is_label(marker_set) or isinstance(marker_set, dict)):
         problems.append(f"option 'marker_set' must be 'identity', a JSON file name or a mapping, got {marker_set!r}")
+    source = options.get("sync_source")
+    if source is not None and source not in SYNC_SOURCES:
+        problems.append(f"option 'sync_source' must be one of {', '.join(SYNC_SOURCES)}, got {source!r}")
     return problems
 
 

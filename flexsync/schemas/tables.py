@@ -23,8 +23,10 @@ from flexsync.errors import FlexsyncError
 __all__ = [
     "CLOCK_METHODS",
     "EVENT_SOURCES",
+    "EVENT_STATUSES",
     "RECORDING_KEY_REGEX",
     "STREAM_KINDS",
+    "SYNC_SOURCES",
     "TABLE_KEYS",
     "TABLE_SCHEMAS",
     "ChannelQualityTable",
@@ -48,6 +50,9 @@ _NAME_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 STREAM_KINDS = ("video", "mocap", "emg", "physio")
 CLOCK_METHODS = ("events", "events+offset-only", "identity", "nominal", "motion-xcorr", "declared")
 EVENT_SOURCES = ("flash", "trigger", "analog", "log", "xcorr")
+SYNC_SOURCES = ("flashes", "pulse_train", "coded_train")
+# How the clock fit used a sync event (flexsync.ingest.clock_tables).
+EVENT_STATUSES = ("fitted", "rejected", "unmatched", "unused", "reference")
 MAX_FAILURE_ROWS = 100
 _MESSAGE_FAILURES = 5
 # max|r| >= rms(r) holds exactly; allow float rounding of the two computations.
@@ -126,7 +131,16 @@ class StreamsTable(_Base):
 
 
 class ClockModelsTable(_Base):
-    """One row per clock-model segment: ``t_ref = offset_s + (1 + drift_ppm * 1e-6) * t_device``."""
+    """One row per clock-model segment: ``t_ref = offset_s + (1 + drift_ppm * 1e-6) * t_device``.
+
+    The sync columns (``sync_source`` .. ``event_uncertainty_s``) came with pulse trains; a table
+    written before them validates without them (optional columns), the pipeline always writes them.
+    ``sync_source``: what placed the segment ("flashes", "pulse_train", "coded_train"; null for the
+    motion, declared, nominal and identity models without events); ``n_pulses_found``: sync events
+    detected in the segment, of which ``n_pulses_matched`` were fitted (the reference's own count as
+    matched) and ``n_pulses_rejected`` not; ``event_uncertainty_s``: RMS timing uncertainty of the
+    fitted events, beside (not inside) the residuals; null when unknown or nothing was fitted.
+    """
 
     stream: str = pa.Field(str_matches=_NAME_REGEX)
     reference: str = pa.Field(str_matches=_NAME_REGEX)
@@ -140,6 +154,11 @@ class ClockModelsTable(_Base):
     rms_residual_s: pl.Float64 = pa.Field(ge=0)
     max_abs_residual_s: pl.Float64 = pa.Field(ge=0)
     confidence: pl.Float64 = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0})
+    sync_source: str | None = pa.Field(isin=SYNC_SOURCES, nullable=True)  # `| None`: an optional column
+    n_pulses_found: pl.Int32 | None = pa.Field(ge=0)
+    n_pulses_matched: pl.Int32 | None = pa.Field(ge=0)
+    n_pulses_rejected: pl.Int32 | None = pa.Field(ge=0)
+    event_uncertainty_s: pl.Float64 | None = pa.Field(ge=0, nullable=True)
 
     class Config:
         unique = ("recording", "stream", "segment")
@@ -158,9 +177,22 @@ class ClockModelsTable(_Base):
     def _residual_order(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("max_abs_residual_s") + _RESIDUAL_SLACK_S >= pl.col("rms_residual_s"))
 
+    @pa.dataframe_check(name="n_pulses_found = n_pulses_matched + n_pulses_rejected")
+    def _pulse_counts(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        names = ("n_pulses_found", "n_pulses_matched", "n_pulses_rejected")
+        if not all(name in data.lazyframe.collect_schema().names() for name in names):
+            return data.lazyframe.select(pl.lit(True).alias("ok"))
+        total = pl.col("n_pulses_matched") + pl.col("n_pulses_rejected")
+        return data.lazyframe.select(pl.col("n_pulses_found") == total)
+
 
 class SyncEventsTable(_Base):
-    """One row per sync event seen in a stream, with its time on both clocks and its fit residual."""
+    """One row per sync event seen in a stream, with its time on both clocks and its fit residual.
+
+    ``reference_event``: the reference's event it was paired with (same label for the flash pair, the
+    pulse the train fit chose); ``status``: how the fit used it (``EVENT_STATUSES``). Both optional
+    columns (tables written before pulse trains lack them); the pipeline always writes them.
+    """
 
     stream: str = pa.Field(str_matches=_NAME_REGEX)
     event: pl.Int32 = pa.Field(ge=0)
@@ -169,6 +201,8 @@ class SyncEventsTable(_Base):
     t_ref_s: pl.Float64
     residual_s: pl.Float64 = pa.Field(nullable=True)  # null: the reference has no event of this label
     uncertainty_s: pl.Float64 = pa.Field(ge=0)
+    reference_event: pl.Int32 | None = pa.Field(ge=0, nullable=True)  # `| None`: an optional column
+    status: str | None = pa.Field(isin=EVENT_STATUSES)
 
     class Config:
         unique = ("recording", "stream", "event")
@@ -325,7 +359,7 @@ def validate_against(df: pl.DataFrame, model: type[pa.DataFrameModel], table: st
             schema=_FAILURE_SCHEMA,
         )
         raise TableValidationError(table, recordings, cases, 1) from None
-    return df.select(list(model.to_schema().columns))
+    return df.select([name for name in model.to_schema().columns if name in df.columns])  # optional ones may be absent
 
 
 _FAILURE_SCHEMA = {

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_CINEMA_CAMERAS",
     "MAX_EMG_DEVICES",
     "PRESETS",
+    "SYNC_SOURCES",
     "SynthOptions",
     "preset_options",
 ]
@@ -25,6 +26,7 @@ __all__ = [
 _ACTION_ID = re.compile(r"^A(\d{2})$")
 ALL_ACTIONS = tuple(f"A{i:02d}" for i in range(1, 21))
 LOOKS = ("flat", "realistic")  # how frames look: flexsync.synth.look
+SYNC_SOURCES = ("flashes", "pulse_train", "coded_train")  # what the sync box sends: flexsync.synth.sync_source
 _EMG_BAND_TOP_HZ = 450.0  # flexsync.synth.emg_synth band edge: the EMG rate must exceed twice it
 
 
@@ -76,6 +78,21 @@ class SynthOptions:
         further one, ``emg2`` .. , is an 8-channel device on the action's first four muscles (both
         sides) with its own clock and its own trigger input wired to the same sync box, in
         ``emg/emg<k>.<fmt>``.
+    sync_source : {"flashes", "pulse_train", "coded_train"}
+        What the sync box sends to the LED, the EMG trigger inputs, the mocap analog ``SYNC`` channel and
+        the physio digital input (``flexsync.synth.sync_source``, docs/sync-notes.md). ``"flashes"`` (the
+        default): the two sync events above. ``"pulse_train"``: a pulse of ``sync_pulse_s`` every
+        ``sync_period_s`` over the whole recording, the two pulses nearest the sync events widened to
+        3 x ``sync_pulse_s`` (start and end markers). ``"coded_train"``: pulses at random intervals,
+        uniform in [0.6, 1.4] x ``sync_period_s``, so any few consecutive intervals identify themselves.
+    sync_period_s : float
+        Period of the pulse train, mean interval of the coded train (s); at least 4 x ``sync_pulse_s``
+        and 1 s.
+    missing_pulse_probability : float
+        Trains only: chance that a device (any stream, the reference too) misses a given pulse.
+    sync_late_start_s, sync_early_stop_s : float
+        Trains only: each device's sync input starts seeing pulses up to this late and stops up to
+        this early (uniform per device, s).
     look : {"flat", "realistic"}
         How the cameras' frames look (``flexsync.synth.look``). ``"flat"`` (the default, cheap, what
         the tests use): flat-shaded noise-free frames at CRF 20. ``"realistic"``: textures, lighting,
@@ -114,6 +131,11 @@ class SynthOptions:
     cinema_cameras: int = 4
     emg_devices: int = 1
     look: str = "flat"
+    sync_source: str = "flashes"
+    sync_period_s: float = 1.0
+    missing_pulse_probability: float = 0.0
+    sync_late_start_s: float = 0.0
+    sync_early_stop_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -124,6 +146,7 @@ class SynthOptions:
             problems.append(f"emg_format must be 'bdf' or 'edf', got {self.emg_format!r}")
         if self.look not in LOOKS:
             problems.append(f"look must be one of {', '.join(LOOKS)}, got {self.look!r}")
+        problems += _sync_problems(self)
         if not 0.0 <= self.missing_flash_probability <= 1.0:
             problems.append(f"missing_flash_probability must be in [0, 1], got {self.missing_flash_probability}")
         if not isinstance(self.extra, dict):
@@ -148,7 +171,16 @@ class SynthOptions:
 
 
 # Options added after the first release: recorded in dataset.json only when they differ from the default.
-_LATER_OPTIONS = ("cinema_cameras", "emg_devices", "look")
+_LATER_OPTIONS = (
+    "cinema_cameras",
+    "emg_devices",
+    "look",
+    "sync_source",
+    "sync_period_s",
+    "missing_pulse_probability",
+    "sync_late_start_s",
+    "sync_early_stop_s",
+)
 MAX_CINEMA_CAMERAS = 16
 MAX_EMG_DEVICES = 8
 
@@ -241,6 +273,24 @@ def _timing_problems(o: SynthOptions) -> list[str]:
             f"lead_out_s ({o.lead_out_s}) must be >= 1.2 s + sync_pulse_s ({o.sync_pulse_s}): the end sync "
             "event fires 1.2 s before the end and must come after the last repetition"
         )
+    return problems
+
+
+def _sync_problems(o: SynthOptions) -> list[str]:
+    problems = []
+    if o.sync_source not in SYNC_SOURCES:
+        problems.append(f"sync_source must be one of {', '.join(SYNC_SOURCES)}, got {o.sync_source!r}")
+    shortest = max(1.0, 4.0 * o.sync_pulse_s)
+    if o.sync_source != "flashes" and not o.sync_period_s >= shortest:
+        problems.append(
+            f"sync_period_s must be >= {shortest:g} s (1 s and 4 x sync_pulse_s: a train's pulses and markers need "
+            f"dark time between them), got {o.sync_period_s}"
+        )
+    if not 0.0 <= o.missing_pulse_probability < 1.0:
+        problems.append(f"missing_pulse_probability must be in [0, 1), got {o.missing_pulse_probability}")
+    for name in ("sync_late_start_s", "sync_early_stop_s"):
+        if not getattr(o, name) >= 0:
+            problems.append(f"{name} must be >= 0 s, got {getattr(o, name)}")
     return problems
 
 

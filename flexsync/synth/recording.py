@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -46,6 +47,7 @@ from flexsync.synth.options import SynthOptions
 from flexsync.synth.physio_synth import synthesize_physio, write_events_csv, write_physio_csv
 from flexsync.synth.render import LED_OFF_RGB, LED_ON_RGB, FrameRenderer
 from flexsync.synth.subjects import Subject
+from flexsync.synth.sync_source import TRAIN_SOURCES, SyncSchedule, device_sees, sync_schedule, sync_stream_index
 from flexsync.synth.truth import RecordingTruth, StreamTruth
 from flexsync.synth.video_writer import Mp4Writer
 
@@ -66,7 +68,7 @@ VIDEO_TIME_BASE = Fraction(1, 90000)
 CINEMA_VIEWS = ("cam1", "cam2", "cam3", "cam4")  # the FLEX rig; more with SynthOptions.cinema_cameras
 EXTRA_EMG_MUSCLES = 4  # an extra EMG device records the action's first 4 emg_muscles, both sides (8 channels)
 # Tags of the independent random streams of devices beyond the FLEX rig (RecordingPlan.device_rng).
-_DEVICE_STREAM_TAGS = {"rig": 1, "video": 2, "emg": 3, "look": 4}
+_DEVICE_STREAM_TAGS = {"rig": 1, "video": 2, "emg": 3, "look": 4, "sync": 5}
 LED_POSITION_LAB = np.array([0.95, -0.35, 1.25])  # on a stand beside the subject, seen by every camera
 EMG_START = "2026-01-05T10:00:00"  # fixed, so files are byte-identical across runs
 
@@ -116,8 +118,8 @@ class RecordingPlan:
 
     def device_rng(self, what: str, index: int = 0) -> np.random.Generator:
         """An independent stream for a device beyond the FLEX rig (``"video"`` cam5.., ``"emg"`` emg2..,
-        ``"rig"`` the extra cameras' placement): a child of the recording's seed sequence, so its draws
-        neither shift nor repeat those of ``rng()``."""
+        ``"rig"`` the extra cameras' placement) or for the sync trains (``"sync"``): a child of the
+        recording's seed sequence, so its draws neither shift nor repeat those of ``rng()``."""
         sequence = np.random.SeedSequence(self._entropy(), spawn_key=(_DEVICE_STREAM_TAGS[what], index))
         return np.random.default_rng(sequence)
 
@@ -162,6 +164,35 @@ def _sync_windows(events_true_s: list[float], pulse_s: float) -> list[tuple[floa
 
 def _device_events(clock: DeviceClock, events_true_s: list[float]) -> tuple[float, ...]:
     return tuple(float(t) for t in clock.to_device(np.asarray(events_true_s)))
+
+
+@dataclass(frozen=True)
+class _DeviceSync:
+    """What one device receives of a sync train: its windows (true time) and its truth entries."""
+
+    windows: list[tuple[float, float]]
+    seen: list[int]
+
+
+def _train_for(
+    plan: RecordingPlan,
+    schedule: SyncSchedule,
+    options: SynthOptions,
+    stream: str,
+    true_start_s: float,
+    end_true_s: float,
+) -> _DeviceSync:
+    """The pulses of ``schedule`` that reach ``stream`` (drawn from the stream's own sync generator)."""
+    rng = plan.device_rng("sync", 1 + sync_stream_index(stream))
+    seen = device_sees(schedule, options, rng, true_start_s=true_start_s, true_end_s=end_true_s)
+    return _DeviceSync(schedule.windows(seen), [int(i) for i in np.flatnonzero(seen)])
+
+
+def _with_sync_source(entry_options: dict[str, object], options: SynthOptions) -> dict[str, object]:
+    """Stream options plus ``sync_source`` when a train is wired (flash-pair manifests stay as they were)."""
+    if options.sync_source not in TRAIN_SOURCES:
+        return entry_options
+    return {**entry_options, "sync_source": options.sync_source}
 
 
 def _write_video(
@@ -284,6 +315,19 @@ def generate_recording(
     end_true = float(motion.t_s[-1])
     events_true = [options.max_start_spread_s + 0.4 + float(rng.uniform(0.0, 0.2)), end_true - 1.2]
     windows = _sync_windows(events_true, options.sync_pulse_s)
+    # A train's own draws come from the "sync" streams: every other byte is as with the flash pair.
+    schedule = (
+        sync_schedule(options, events_true, end_true, plan.device_rng("sync"))
+        if options.sync_source in TRAIN_SOURCES
+        else None
+    )
+    train_times = events_true if schedule is None else [float(t) for t in schedule.onsets_s]
+
+    def sync_of(stream: str, true_start_s: float) -> _DeviceSync | None:
+        """What a device recording from true ``true_start_s`` receives of the train (None: the flash pair)."""
+        if schedule is None:
+            return None
+        return _train_for(plan, schedule, options, stream, true_start_s, end_true)
 
     def clock_for(kind: str, device_rng: np.random.Generator = rng) -> DeviceClock:
         # Resets are spread over this recording's own length (not a fixed 30 s), so they fall inside it.
@@ -345,6 +389,9 @@ def generate_recording(
             led = [w for i, w in enumerate(windows) if i not in missed]
         if view not in cameras:
             continue  # cinema_cameras < 4: this view's draws are made, its file is not written
+        train = sync_of(view, float(clock.to_true(kept[:1])[0]))
+        if train is not None:
+            led = train.windows  # the LED shows the train (missing_flash_probability is for the flash pair)
         relative = f"video/{view}.mp4"
         _write_video(
             work / relative,
@@ -366,14 +413,15 @@ def generate_recording(
             format="mp4",
             nominal_rate_hz=rate,
             device="smartphone (handheld, variable frame rate)" if view == "phone" else f"cinema camera {view[3:]}",
-            options=_video_options(cameras[view], view == "phone", options.look),
+            options=_with_sync_source(_video_options(cameras[view], view == "phone", options.look), options),
         )
+        seen = {"missed_flashes": missed} if train is None else {"seen_pulses": train.seen}
         stream_truth[view] = StreamTruth(
             segments=clock.segments,
             dropped_frames=tuple(int(i) for i in dropped),
-            event_device_times_s=_device_events(clock, events_true),
+            event_device_times_s=_device_events(clock, train_times),
             exposure_s=cameras[view].exposure_s,
-            extra={"missed_flashes": missed, "nominal_frames": len(kept) + len(dropped)},
+            extra={**seen, "nominal_frames": len(kept) + len(dropped)},
         )
     write_calibration(work / CALIBRATION_FILE, cameras)
 
@@ -385,7 +433,8 @@ def generate_recording(
     analog_rate = options.mocap_rate_hz * options.mocap_analog_factor
     analog_times = np.arange(len(point_times) * options.mocap_analog_factor) / analog_rate
     valid = occlusion_mask(rng, n_frames=len(point_times), n_joints=len(JOINT_NAMES), rate_hz=options.mocap_rate_hz)
-    sync = trigger_signal(analog_times, clock, windows, rate_hz=analog_rate)
+    train = sync_of("mocap", float(clock.to_true(point_times[:1])[0]))
+    sync = trigger_signal(analog_times, clock, windows if train is None else train.windows, rate_hz=analog_rate)
     write_c3d(
         work / "mocap/mocap.c3d",
         points_m=motion.sample(clock.to_true(point_times)),
@@ -403,14 +452,14 @@ def generate_recording(
         format="c3d",
         nominal_rate_hz=options.mocap_rate_hz,
         device="optical motion capture (21 joint markers)",
-        options={"sync_channel": "SYNC"},
+        options=_with_sync_source({"sync_channel": "SYNC"}, options),
     )
     stream_truth["mocap"] = StreamTruth(
         segments=clock.segments,
         dropped_frames=(),
-        event_device_times_s=_device_events(clock, events_true),
+        event_device_times_s=_device_events(clock, train_times),
         exposure_s=None,
-        extra={"occluded_samples": int((~valid).sum())},
+        extra={"occluded_samples": int((~valid).sum()), **({} if train is None else {"seen_pulses": train.seen})},
     )
 
     # --- sEMG --------------------------------------------------------------------------------
@@ -432,6 +481,8 @@ def generate_recording(
             options,
             windows,
             events_true,
+            sync_of,
+            train_times,
         )
 
     # --- physiology --------------------------------------------------------------------------
@@ -445,8 +496,12 @@ def generate_recording(
         true_end_s=end_true,
     )
     write_physio_csv(work / "physio/physio.csv", times, heart, breath)
-    event_device = np.round(np.asarray(_device_events(clock, events_true)), 3)
-    write_events_csv(work / "physio/physio_events.csv", event_device, ["sync"] * len(event_device))
+    train = sync_of("physio", float(clock.to_true(times[:1])[0]))
+    if train is None:
+        event_device = np.round(np.asarray(_device_events(clock, events_true)), 3)
+        write_events_csv(work / "physio/physio_events.csv", event_device, ["sync"] * len(event_device))
+    else:
+        _write_physio_edges(work / "physio/physio_events.csv", clock, train.windows)
     streams["physio"] = StreamEntry(
         name="physio",
         kind="physio",
@@ -455,13 +510,14 @@ def generate_recording(
         nominal_rate_hz=1.0,
         device="chest strap (heart and breathing rate)",
         events_file="physio/physio_events.csv",
+        options=_with_sync_source({}, options),
     )
     stream_truth["physio"] = StreamTruth(
         segments=clock.segments,
         dropped_frames=(),
-        event_device_times_s=_device_events(clock, events_true),
+        event_device_times_s=_device_events(clock, train_times),
         exposure_s=None,
-        extra={},
+        extra={} if train is None else {"seen_pulses": train.seen},
     )
 
     # --- annotations, manifest, truth ----------------------------------------------------------
@@ -486,10 +542,13 @@ def generate_recording(
     truth = RecordingTruth(
         recording=key,
         seed=plan.seed,
-        sync_events_true_s=tuple(events_true),
+        sync_events_true_s=tuple(train_times),
         sync_pulse_s=options.sync_pulse_s,
         streams=stream_truth,
         repetitions=tuple(_repetition_truth(r) for r in motion.repetitions),
+        sync_source=options.sync_source,
+        sync_pulse_widths_s=() if schedule is None else tuple(float(w) for w in schedule.widths_s),
+        sync_markers=() if schedule is None else schedule.markers,
     )
     truth_dir = truth_root / key
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -515,14 +574,23 @@ def _write_emg(
     options: SynthOptions,
     windows: list[tuple[float, float]],
     events_true: list[float],
+    sync_of: Callable[[str, float], _DeviceSync | None] | None = None,
+    train_times: list[float] | None = None,
 ) -> tuple[StreamEntry, StreamTruth]:
-    """Write one EMG device's file (channels + trigger ``TRIG`` from the shared sync box); its entry and truth."""
+    """Write one EMG device's file (channels + trigger ``TRIG`` from the shared sync box); its entry and truth.
+
+    With a sync train, ``sync_of(name, true start)`` says which pulses reach the trigger input
+    and ``train_times`` are every pulse's onset (true time).
+    """
     emg_times = regular_device_times(
         clock,
         rate_hz=options.emg_rate_hz,
         true_start_s=clock.to_true(np.array([0.0]))[0],
         true_end_s=float(t_motion[-1]),
     )
+    train = None if sync_of is None else sync_of(name, float(clock.to_true(emg_times[:1])[0]))
+    if train is not None:
+        windows, events_true = train.windows, list(train_times or [])
     synthesizer = EmgSynthesizer(
         t_motion,
         activation,
@@ -551,7 +619,9 @@ def _write_emg(
         nominal_rate_hz=options.emg_rate_hz,
         device=f"{n}-channel wireless sEMG" + ("" if name == "emg" else f" (device {name})"),
         # The ingester expects 16 channels unless told otherwise; the first device keeps its manifest as it was.
-        options={"trigger_channel": "TRIG"} if n == 16 else {"trigger_channel": "TRIG", "n_channels": n},
+        options=_with_sync_source(
+            {"trigger_channel": "TRIG"} if n == 16 else {"trigger_channel": "TRIG", "n_channels": n}, options
+        ),
     )
     # EDF/BDF store no timestamps (t = index / rate): after a reset the samples simply continue, so
     # the truth must describe the clock as the file shows it, not the jumped device counter.
@@ -561,9 +631,18 @@ def _write_emg(
         dropped_frames=(),
         event_device_times_s=_device_events(file_clock, events_true),
         exposure_s=None,
-        extra={"channel_names": list(channel_names)},
+        extra={"channel_names": list(channel_names), **({} if train is None else {"seen_pulses": train.seen})},
     )
     return entry, truth
+
+
+def _write_physio_edges(path: Path, clock: DeviceClock, windows: list[tuple[float, float]]) -> None:
+    """The physio device's log of its digital input: each rising edge ("sync") and falling edge ("sync_off"),
+    on its clock to the millisecond, in time order."""
+    edges = [(t, "sync") for t, _ in windows] + [(t, "sync_off") for _, t in windows]
+    edges.sort()
+    times = np.round(clock.to_device(np.array([t for t, _ in edges], dtype=np.float64)), 3)
+    write_events_csv(path, times, [label for _, label in edges])
 
 
 def _video_options(camera: CameraCalibration, phone: bool, look: str) -> dict[str, object]:

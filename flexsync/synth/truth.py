@@ -74,7 +74,14 @@ class StreamTruth:
 @dataclass(frozen=True)
 class RecordingTruth:
     """Everything the generator knows about one recording. ``repetitions`` are plain dicts
-    (``index``, ``start_true_s``, ``end_true_s``, ``phases``, ...) as docs/raw-format.md shows."""
+    (``index``, ``start_true_s``, ``end_true_s``, ``phases``, ...) as docs/raw-format.md shows.
+
+    ``sync_source``: what the sync box sent (``SynthOptions.sync_source``). With a train,
+    ``sync_events_true_s`` holds every pulse's onset, ``sync_pulse_widths_s`` their widths and
+    ``sync_markers`` the indices of the pulse train's start/end markers; a stream's
+    ``extra["seen_pulses"]`` lists the pulses that reached it. These three fields are written only
+    for a train, so a flash-pair truth.json keeps its bytes.
+    """
 
     recording: str
     sync_events_true_s: tuple[float, ...]
@@ -82,17 +89,25 @@ class RecordingTruth:
     streams: dict[str, StreamTruth]
     repetitions: tuple[dict[str, Any], ...] = ()
     seed: int | None = None
+    sync_source: str = "flashes"
+    sync_pulse_widths_s: tuple[float, ...] = ()
+    sync_markers: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format_version": TRUTH_FORMAT_VERSION,
             "recording": self.recording,
             "seed": self.seed,
             "sync_events_true_s": [float(t) for t in self.sync_events_true_s],
             "sync_pulse_s": float(self.sync_pulse_s),
-            "streams": {name: stream.to_dict() for name, stream in self.streams.items()},
-            "repetitions": [dict(r) for r in self.repetitions],
         }
+        if self.sync_source != "flashes":
+            out["sync_source"] = self.sync_source
+            out["sync_pulse_widths_s"] = [float(w) for w in self.sync_pulse_widths_s]
+            out["sync_markers"] = [int(i) for i in self.sync_markers]
+        out["streams"] = {name: stream.to_dict() for name, stream in self.streams.items()}
+        out["repetitions"] = [dict(r) for r in self.repetitions]
+        return out
 
     def to_json(self) -> str:
         """Indented JSON; floats in shortest round-trip form, so ``read`` gives back equal values."""
@@ -110,6 +125,9 @@ class RecordingTruth:
             sync_pulse_s=float(data["sync_pulse_s"]),
             streams={name: StreamTruth.from_dict(s) for name, s in data["streams"].items()},
             repetitions=tuple(dict(r) for r in data.get("repetitions", ())),
+            sync_source=str(data.get("sync_source", "flashes")),
+            sync_pulse_widths_s=tuple(float(w) for w in data.get("sync_pulse_widths_s", ())),
+            sync_markers=tuple(int(i) for i in data.get("sync_markers", ())),
         )
 
     def write(self, path: Path | str) -> None:

@@ -32,10 +32,13 @@ __all__ = [
     "ClockModel",
     "ClockSegmentFit",
     "EventTimes",
+    "assign_event_segments",
     "clock_segments",
     "detect_clock_resets",
+    "fill_eventless_segments",
     "fit_clock_model",
     "identity_model",
+    "regular_clock",
 ]
 
 logger = logging.getLogger(__name__)
@@ -142,7 +145,10 @@ class ClockSegmentFit:
     ``residuals_s`` are reference-clock residuals of the events used (observed - fitted);
     ``loo_residuals_s`` the leave-one-out prediction errors (needs >= 3 events);
     ``event_uncertainty_s`` the timing uncertainty of the events that went in (NaN if unknown),
-    which bounds the model's error when two events fit exactly.
+    which bounds the model's error when two events fit exactly. Fits from a pulse train
+    (``flexsync.timing.pulse_train``) also count the pulses detected in the segment (``n_found``)
+    and those left out of the fit (``n_rejected``: unmatched or rejected as outliers);
+    ``n_events`` are the ones fitted. None for fits from the flash pair.
     """
 
     device_start_s: float
@@ -153,6 +159,8 @@ class ClockSegmentFit:
     residuals_s: tuple[float, ...]
     loo_residuals_s: tuple[float, ...] = ()
     event_uncertainty_s: float = math.nan
+    n_found: int | None = None
+    n_rejected: int | None = None
 
     def to_reference(self, t_dev: np.ndarray) -> np.ndarray:
         t = np.asarray(t_dev, dtype=np.float64)
@@ -169,6 +177,7 @@ class ClockModel:
     ``confidence`` is a heuristic in [0, 1]: 1 / (1 + quality_s / 5 ms), or 0.5 when the quality
     was not measured, halved for offset-only fits and carried-over segments, halved again when
     events had to be dropped or the pairing was ambiguous. Gate on ``quality_s``.
+    ``sync_source``: the train a pulse-train fit used ("pulse_train", "coded_train"), else None.
     """
 
     stream: str
@@ -179,6 +188,7 @@ class ClockModel:
     dropped_device_events: tuple[int, ...] = ()
     dropped_reference_events: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    sync_source: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -244,6 +254,16 @@ class ClockModel:
         return float(np.max(np.abs(r))) if r.size else math.nan
 
     @property
+    def pulse_counts(self) -> dict[str, int] | None:
+        """Pulses found, matched (fitted) and rejected over all segments; None for a fit without a train."""
+        if all(s.n_found is None for s in self.segments):
+            return None
+        found = sum(s.n_found or 0 for s in self.segments)
+        matched = sum(s.n_events for s in self.segments if s.n_found is not None)
+        rejected = sum(s.n_rejected or 0 for s in self.segments)
+        return {"found": found, "matched": matched, "rejected": rejected}
+
+    @property
     def quality_s(self) -> float:
         """The figure to gate on, seconds: per segment the worst of |residual| and |leave-one-out
         error| (3+ events) and the events' timing uncertainty; with 2 events or fewer (exact
@@ -271,28 +291,37 @@ class ClockModel:
         def num(x: float) -> float | None:
             return float(x) if math.isfinite(x) else None
 
-        return {
+        def segment(s: ClockSegmentFit) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "device_start_s": num(s.device_start_s),
+                "device_end_s": num(s.device_end_s),
+                "offset_s": float(s.offset_s),
+                "drift": float(s.drift),
+                "n_events": int(s.n_events),
+                "residuals_s": [float(x) for x in s.residuals_s],
+                "loo_residuals_s": [float(x) for x in s.loo_residuals_s],
+                "event_uncertainty_s": num(s.event_uncertainty_s),
+            }
+            if s.n_found is not None:  # pulse-train fits only: flash-pair reports keep their keys
+                out.update(n_found=int(s.n_found), n_rejected=int(s.n_rejected or 0))
+            return out
+
+        out: dict[str, Any] = {
             "stream": self.stream,
             "reference": self.reference,
             "method": self.method,
             "confidence": float(self.confidence),
-            "segments": [
-                {
-                    "device_start_s": num(s.device_start_s),
-                    "device_end_s": num(s.device_end_s),
-                    "offset_s": float(s.offset_s),
-                    "drift": float(s.drift),
-                    "n_events": int(s.n_events),
-                    "residuals_s": [float(x) for x in s.residuals_s],
-                    "loo_residuals_s": [float(x) for x in s.loo_residuals_s],
-                    "event_uncertainty_s": num(s.event_uncertainty_s),
-                }
-                for s in self.segments
-            ],
+            "segments": [segment(s) for s in self.segments],
             "dropped_device_events": list(self.dropped_device_events),
             "dropped_reference_events": list(self.dropped_reference_events),
             "notes": list(self.notes),
         }
+        if self.sync_source is not None:
+            out["sync_source"] = self.sync_source
+            out["pulses"] = self.pulse_counts
+            out["rms_residual_s"] = num(self.rms_residual_s)
+            out["max_abs_residual_s"] = num(self.max_abs_residual_s)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClockModel:
@@ -312,6 +341,8 @@ class ClockModel:
                     residuals_s=tuple(float(x) for x in s["residuals_s"]),
                     loo_residuals_s=tuple(float(x) for x in s.get("loo_residuals_s", ())),
                     event_uncertainty_s=bound(s.get("event_uncertainty_s"), math.nan),
+                    n_found=None if s.get("n_found") is None else int(s["n_found"]),
+                    n_rejected=None if s.get("n_found") is None else int(s.get("n_rejected") or 0),
                 )
                 for s in data["segments"]
             )
@@ -324,6 +355,7 @@ class ClockModel:
                 dropped_device_events=tuple(int(i) for i in data.get("dropped_device_events", ())),
                 dropped_reference_events=tuple(int(i) for i in data.get("dropped_reference_events", ())),
                 notes=tuple(str(x) for x in data.get("notes", ())),
+                sync_source=None if data.get("sync_source") is None else str(data["sync_source"]),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"clock model dict is missing or has a malformed field: {exc}") from exc
@@ -682,6 +714,39 @@ def _fit_segments(
                 tuple(float(x) for x in item["loo"]),
                 item["unc"],
             )
+    return fill_eventless_segments(
+        stream,
+        fits,
+        bounds,
+        kinds,
+        notes,
+        ts,
+        rate_hz,
+        forward_continuity=forward_continuity,
+        continuity_step_intervals=continuity_step_intervals,
+    )
+
+
+def fill_eventless_segments(
+    stream: str,
+    fits: list[ClockSegmentFit | None],
+    bounds: list[tuple[float, float]],
+    kinds: list[str],
+    notes: list[str],
+    ts: np.ndarray | None,
+    rate_hz: float | None,
+    *,
+    forward_continuity: bool = False,
+    continuity_step_intervals: float = 1.0,
+) -> list[ClockSegmentFit]:
+    """Place the segments that have no fit (None) from their neighbours; the module docstring says how.
+
+    ``fits`` has one entry per segment of ``bounds``/``kinds`` (``clock_segments``); a placement's
+    reason is appended to ``notes``. Returns the filled segments (a segment no neighbour reaches
+    stays out).
+    """
+    n_seg = len(bounds)
+    fits = list(fits)
     # Segments without events: carry over from the previous fitted one (or the next, backwards).
     t = None if ts is None else np.asarray(ts, dtype=np.float64).reshape(-1)
     order = list(range(n_seg)) + list(range(n_seg - 1, -1, -1))
@@ -711,6 +776,18 @@ def _fit_segments(
         )
         logger.warning("stream %s: clock segment %d has no sync event; %s", stream, k, notes[-1])
     return [f for f in fits if f is not None]
+
+
+def assign_event_segments(
+    dev: np.ndarray, bounds: list[tuple[float, float]], kinds: list[str], given: Sequence[int] | None = None
+) -> np.ndarray:
+    """Clock segment of each device event (in order of occurrence), as ``fit_clock_model`` assigns them."""
+    return _assign_events(np.asarray(dev, dtype=np.float64).reshape(-1), bounds, kinds, given)
+
+
+def regular_clock(ts: np.ndarray) -> bool:
+    """True when a stream's sample intervals are regular (a hardware sample clock): see ``ClockFitOptions``."""
+    return _regular_clock(ts)
 
 
 def _regular_clock(ts: np.ndarray, *, max_relative_jitter: float = 0.01) -> bool:

@@ -41,9 +41,11 @@ GROUPS = {
 }
 # (asset, check) -> blocking; blocking checks are the "error" ones of flexsync.ingest.checks
 CHECKS = {
+    ("aligned_recording", "keypoints_in_image"): False,
     ("aligned_recording", "tables_schema"): True,
     ("aligned_recording", "zarr_layout"): True,
     ("clock_models", "clock_models_table"): True,
+    ("clock_models", "clock_pulse_fit"): True,
     ("clock_models", "clock_residuals"): True,
     ("emg_streams", "channel_quality"): False,
     ("mocap_streams", "occlusion_gaps"): False,
@@ -96,4 +98,4 @@ def test_job_sensor_and_resource_resolve():
     sensor = defs.resolve_sensor_def("new_recordings_sensor")
     assert sensor.job_name == "ingest_recordings"
     assert isinstance(defs.resources["flexsync"], FlexsyncResource)
-    assert [s.name for s in defs.sensors] == ["new_recordings_sensor"]
+    assert [s.name for s in defs.sensors] == ["new_recordings_sensor", "automation_sensor"]

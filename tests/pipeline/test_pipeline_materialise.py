@@ -61,8 +61,8 @@ def test_every_run_succeeds_with_only_expected_warn_checks_failing(materialised)
     exactly those views."""
     specs = {(spec.asset_key.to_user_string(), spec.name) for a in RECORDING_ASSETS for spec in a.check_specs}
     # per kind: timestamps_increasing and sync_events_found, plus dropped_frames, occlusion_gaps,
-    # channel_quality; clock_models and aligned_recording: two each
-    assert len(specs) == 15
+    # channel_quality; clock_models: three (with clock_pulse_fit); aligned_recording: three (with keypoints_in_image)
+    assert len(specs) == 17
     assert [r.key for r in materialised.runs] == materialised.keys == ["S01_A01_T1", "S01_A13_T1"]
     for run in materialised.runs:
         assert run.success, run.failures

@@ -46,7 +46,7 @@ def test_store_format_examples_run(tmp_path):
     )
     write_small_recording(tmp_path, tables={"clock_models": models, "dropped_frames": dropped})
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     outputs = []
     for i, block in enumerate(blocks):
         buffer = io.StringIO()
@@ -56,5 +56,6 @@ def test_store_format_examples_run(tmp_path):
     assert outputs[0] == "(4, 6, 8, 3) uint8 60.0 (100,)\n"
     assert outputs[1] == "[0 1 2] []\n"
     assert "S01_A01_T1" in outputs[2] and "0.0003" in outputs[2]
-    assert outputs[3] == "[]\n"
-    assert outputs[4] == "1 1\n"
+    assert outputs[3] == "[('M', 10), ('N', 100), ('channel', 4)] ('N', 'channel') (20, 4)\n[('emg', 1)]\n"
+    assert outputs[4] == "[]\n"
+    assert outputs[5] == "1 1\n"

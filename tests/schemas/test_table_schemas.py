@@ -80,8 +80,21 @@ def _rows(table: str) -> pl.DataFrame:
                 "rms_residual_s": [0.0002, 0.0],
                 "max_abs_residual_s": [0.0002, 0.0],
                 "confidence": [1.0, 0.0],
+                "sync_source": ["coded_train", None],
+                "n_pulses_found": [14, 1],
+                "n_pulses_matched": [12, 0],
+                "n_pulses_rejected": [2, 1],
+                "event_uncertainty_s": [1.4e-5, None],
             },
-            schema_overrides={"segment": pl.Int32, "n_events": pl.Int32},
+            schema_overrides={
+                "segment": pl.Int32,
+                "n_events": pl.Int32,
+                "sync_source": pl.String,
+                "n_pulses_found": pl.Int32,
+                "n_pulses_matched": pl.Int32,
+                "n_pulses_rejected": pl.Int32,
+                "event_uncertainty_s": pl.Float64,
+            },
         )
     if table == "sync_events":
         return pl.DataFrame(
@@ -94,8 +107,10 @@ def _rows(table: str) -> pl.DataFrame:
                 "t_ref_s": [1.2, 24.8],
                 "residual_s": [-0.0003, 0.0003],
                 "uncertainty_s": [0.0, 0.004],
+                "reference_event": [0, None],
+                "status": ["fitted", "unmatched"],
             },
-            schema_overrides={"event": pl.Int32},
+            schema_overrides={"event": pl.Int32, "reference_event": pl.Int32},
         )
     if table == "dropped_frames":
         return pl.DataFrame(
@@ -181,6 +196,15 @@ VALUE_CASES = [
     ("clock_models", "max_abs_residual_s", 0.0001, "max_abs_residual_s >= rms_residual_s", None),
     ("clock_models", "drift_ppm", float("inf"), "finite", "drift_ppm"),
     ("sync_events", "source", "gps", "isin(('flash', 'trigger', 'analog', 'log', 'xcorr'))", "source"),
+    (
+        "sync_events",
+        "status",
+        "lost",
+        "isin(('fitted', 'rejected', 'unmatched', 'unused', 'reference'))",
+        "status",
+    ),
+    ("clock_models", "sync_source", "gps", "isin(('flashes', 'pulse_train', 'coded_train'))", "sync_source"),
+    ("clock_models", "n_pulses_found", 15, "n_pulses_found = n_pulses_matched + n_pulses_rejected", None),
     ("sync_events", "uncertainty_s", -1e-9, "greater_than_or_equal_to(0)", "uncertainty_s"),
     ("dropped_frames", "gap_s", 0.0, "greater_than(0)", "gap_s"),
     ("dropped_frames", "n_missing", 0, "greater_than_or_equal_to(1)", "n_missing"),
@@ -264,3 +288,20 @@ def test_failure_cases_are_capped_and_message_stays_short():
 def test_unknown_table():
     with pytest.raises(KeyError, match="unknown table 'repetitionz'; known tables: channel_quality"):
         validate_table(_rows("streams"), "repetitionz")
+
+
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [
+        (
+            "clock_models",
+            ["sync_source", "n_pulses_found", "n_pulses_matched", "n_pulses_rejected", "event_uncertainty_s"],
+        ),
+        ("sync_events", ["reference_event", "status"]),
+    ],
+)
+def test_tables_written_before_the_sync_columns_still_validate(table, columns):
+    """The pulse-train columns are optional: a table without them (an older store) passes, without them."""
+    old = _rows(table).drop(columns)
+    out = validate_table(old, table)
+    assert out.columns == old.columns and out.equals(old)

@@ -84,8 +84,10 @@ def test_defaults_are_the_flex_rig_and_are_left_out_of_dataset_json() -> None:
     assert (options.cinema_cameras, options.emg_devices) == (4, 1)
     recorded = options.to_dict()
     assert "cinema_cameras" not in recorded and "emg_devices" not in recorded
-    # look (flat by default) is a later option too: left out at its default
-    assert set(recorded) == {f.name for f in fields(SynthOptions)} - {"cinema_cameras", "emg_devices", "look"}
+    # look (flat by default) and the sync-train options are later options too: left out at their defaults
+    later = {"cinema_cameras", "emg_devices", "look", "sync_source", "sync_period_s", "missing_pulse_probability"}
+    later |= {"sync_late_start_s", "sync_early_stop_s"}
+    assert set(recorded) == {f.name for f in fields(SynthOptions)} - later
     assert SynthOptions(**recorded) == options
     more = replace(options, cinema_cameras=6, emg_devices=3)
     assert (more.to_dict()["cinema_cameras"], more.to_dict()["emg_devices"]) == (6, 3)
