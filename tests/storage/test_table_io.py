@@ -33,6 +33,8 @@ def _events(key: str, n: int = 4, offset_s: float = 0.5) -> pl.DataFrame:
             "t_ref_s": [1.0 + 10 * (i // 2) + offset_s for i in range(n)],
             "residual_s": [0.0001 * (-1) ** i for i in range(n)],
             "uncertainty_s": [0.004, 0.0005] * (n // 2),
+            "reference_event": [i // 2 for i in range(n)],
+            "status": ["fitted"] * n,
         },
         schema=empty_table("sync_events").schema,  # typed even with zero rows
     )
