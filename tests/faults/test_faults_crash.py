@@ -16,7 +16,7 @@ from flexsync.bench.faults import clean_run, cli_environment, crash_test, store_
 
 pytestmark = pytest.mark.slow
 
-N_KILLS = 10  # `flexsync bench faults` kills more
+N_KILLS = 6  # `flexsync bench faults` kills more
 SEED = 20260105
 
 
