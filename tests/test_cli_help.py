@@ -23,7 +23,7 @@ from flexsync.readers.inspect import format_inspection, inspect_file
 
 BIN = Path(sys.executable).parent
 COMMANDS = ["synth", "demo", "run", "backfill", "inspect", "view", "bench"]
-BENCH_COMMANDS = ["ingest", "sync", "loader", "faults", "store"]
+BENCH_COMMANDS = ["ingest", "sync", "loader", "faults", "store", "scale"]
 ALL_COMMANDS = [[c] for c in COMMANDS] + [["bench", b] for b in BENCH_COMMANDS]
 HELP_PAGES = [[], *ALL_COMMANDS]  # [] is `flexsync --help`
 LOCATIONS = {
@@ -44,6 +44,7 @@ EXPECTED_LOCATIONS = {
     "bench loader": {"--store"},
     "bench faults": set(),
     "bench store": set(),
+    "bench scale": set(),
 }
 JSON_HELP = "--json PATH Write the JSON object to PATH; '-' prints it to stdout instead of the text report"
 
@@ -118,7 +119,15 @@ def test_json_is_a_path_with_dash_for_stdout_wherever_it_exists(args):
 
 def test_every_command_with_json_output_has_the_option():
     with_json = {" ".join(args) for args in ALL_COMMANDS if "--json" in _option_names(args)}
-    assert with_json == {"inspect", "bench ingest", "bench sync", "bench loader", "bench faults", "bench store"}
+    assert with_json == {
+        "inspect",
+        "bench ingest",
+        "bench sync",
+        "bench loader",
+        "bench faults",
+        "bench store",
+        "bench scale",
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""``flexsync bench ingest|sync|loader|faults|store``: benchmarks that print figures measured in one run."""
+"""``flexsync bench ingest|sync|loader|faults|store|scale``: benchmarks that print figures measured in one run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flexsync.cli.app import app, bench_app
 from flexsync.cli.options import JsonOpt, StoreOpt
 from flexsync.cli.output import report, status
 
-__all__ = ["bench_faults", "bench_ingest", "bench_loader", "bench_store", "bench_sync"]
+__all__ = ["bench_faults", "bench_ingest", "bench_loader", "bench_scale", "bench_store", "bench_sync"]
 
 app.add_typer(bench_app, name="bench")
 
@@ -152,4 +152,86 @@ def bench_store(
         repeats=1 if quick else 2,
         status=lambda line: status(line, json_out),
     )
+    report(result.format(), result.to_dict(), json_out)
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    """``WxH`` as (width, height); ``none`` or empty: None."""
+    if text is None or text.lower() in ("", "none"):
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"must be WIDTHxHEIGHT or none, got {text!r}", param_hint="--probe-size") from None
+    return width, height
+
+
+@bench_app.command("scale")
+def bench_scale(
+    json_out: JsonOpt = None,
+    recordings: Annotated[int, typer.Option(help="Partitions to register through the sensor (FLEX: 760)")] = 760,
+    backfill: Annotated[
+        int | None,
+        typer.Option(help="Registered partitions to backfill through the instance (fewer: a sample) [default: all]"),
+    ] = None,
+    direct: Annotated[
+        int | None,
+        typer.Option(help="Backfilled recordings also run directly, without Dagster [default: min(backfill, 40)]"),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="Executor of the backfill's runs: multiprocess, celery or in_process")] = (
+        "multiprocess"
+    ),
+    workers: Annotated[
+        int, typer.Option(help="Runs at once, Celery workers and direct processes (0: one per core)")
+    ] = 0,
+    storage: Annotated[
+        str, typer.Option(help="Instance storage: postgres (a throwaway local cluster), sqlite, or auto")
+    ] = "auto",
+    look: Annotated[str, typer.Option(help="Frame look of generated recordings: realistic or flat")] = "realistic",
+    reuse_raw: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="A raw root written by `flexsync synth --preset flex-size` to use instead of generating one",
+        ),
+    ] = None,
+    probe_size: Annotated[
+        str,
+        typer.Option(metavar="WxH", help="Cinema size of the decode probe scaled to full-size FLEX, or none"),
+    ] = "1920x1080",
+    ui: Annotated[bool, typer.Option(help="Time the partitioned assets' pages in a real dagster-webserver")] = True,
+    workdir: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Where to make the work folder [default: the temp folder]")
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the work folder (store, instance, logs) afterwards")] = False,
+    timeout_s: Annotated[float, typer.Option(help="Give up on the backfill after this many seconds")] = 3600.0,
+) -> None:
+    """760 partitions: sensor ticks, run overhead, throughput and UI.
+
+    Registers the flex-size recordings through the new-recordings sensor, backfills them with a real
+    daemon and compares with the same work run directly (docs/scale.md).
+    """
+    from flexsync.bench.scale.options import ScaleOptions
+    from flexsync.bench.scale.run import run_scale_benchmark
+
+    try:
+        options = ScaleOptions(
+            recordings=recordings,
+            backfill=backfill,
+            direct=direct,
+            engine=engine,
+            workers=workers,
+            storage=storage,
+            look=look,
+            reuse_raw=reuse_raw,
+            probe_size=_size(probe_size),
+            ui=ui,
+            workdir=workdir,
+            keep=keep,
+            timeout_s=timeout_s,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    status(f"scale benchmark: {recordings} partitions, backfill {options.n_backfill} on {engine}...", json_out)
+    result = run_scale_benchmark(options, status=lambda line: status(line, json_out))
     report(result.format(), result.to_dict(), json_out)

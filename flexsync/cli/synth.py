@@ -54,7 +54,8 @@ def synth(
             metavar="NAME",
             show_default=False,
             help="Start from a named option set; options given explicitly override it. 'flex-mini': all 20 "
-            "actions, 3 subjects, 1 repetition, 160x90 at 30 fps (every FLEX class and split trainable)",
+            "actions, 3 subjects, 1 repetition, 160x90 at 30 fps (every FLEX class and split trainable). "
+            "'flex-size': the same for all 38 subjects, FLEX's 760 recordings (flexsync bench scale)",
         ),
     ] = None,
 ) -> None:

@@ -317,6 +317,24 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lead_in_s": 1.6,
         "lead_out_s": 1.4,
     },
+    # FLEX's size in recordings, cheap in pixels and seconds (flexsync bench scale, docs/scale.md): all 38
+    # subjects x all 20 actions x 1 take x 1 repetition = 760 recordings, each a partition of its own, with
+    # flex-mini's frames, rates and lead-in/out, so that the whole cohort generates in minutes on 2 cores.
+    "flex-size": {
+        "subjects": 38,
+        "actions": ALL_ACTIONS,
+        "takes": 1,
+        "repetitions": 1,
+        "width": 160,
+        "height": 90,
+        "phone_width": 90,
+        "phone_height": 160,
+        "cinema_rate_hz": 30.0,
+        "cinema_exposure_s": 1.0 / 30.0,
+        "max_start_spread_s": 0.5,
+        "lead_in_s": 1.6,
+        "lead_out_s": 1.4,
+    },
 }
 
 

@@ -99,7 +99,7 @@ def test_flex_mini_preset_covers_every_class_with_one_subject_per_skill() -> Non
         preset_options("flex-max")
     with pytest.raises(ValueError, match="unknown synth option"):
         preset_options("flex-mini", colour="red")
-    assert set(PRESETS) == {"flex-mini"}
+    assert set(PRESETS) == {"flex-mini", "flex-size"}
 
 
 def test_synth_preset_cli_applies_the_preset_under_explicit_options(tmp_path: Path) -> None:

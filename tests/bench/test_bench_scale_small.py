@@ -1,0 +1,119 @@
+"""The scale benchmark end to end on six tiny recordings: registration, a real daemon backfill, the report.
+
+Speed is not asserted (that is the benchmark's job, at FLEX's size); what is: the sensor registers
+every recording in the ticks its batch rule promises, the instance holds every partition, the
+backfill's runs come from the instance's run records with real step durations, and the throughput
+figures are the quotients of the counts and times printed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+
+import pytest
+
+from flexsync.bench.scale.generate import flex_size_options
+from flexsync.bench.scale.options import ScaleOptions
+from flexsync.bench.scale.run import run_scale_benchmark
+from flexsync.sensors.new_recordings import BACKLOG_TICKS, tick_batch_size
+from flexsync.synth.dataset import plan_recordings
+from flexsync.synth.options import ALL_ACTIONS, preset_options
+
+sensor_module = importlib.import_module("flexsync.sensors.new_recordings")
+
+RECORDINGS, BACKFILL = 6, 2
+
+
+def test_flex_size_preset_is_flex_in_recordings() -> None:
+    options = preset_options("flex-size")
+    assert (options.subjects, options.actions, options.takes, options.repetitions) == (38, ALL_ACTIONS, 1, 1)
+    assert len(plan_recordings(options)) == 760
+    assert len({p.subject.skill for p in plan_recordings(options)}) == 3
+    assert len(plan_recordings(flex_size_options(RECORDINGS, look="flat", seed=0))) == RECORDINGS
+
+
+def test_any_backlog_registers_within_backlog_ticks() -> None:
+    for complete in (1, 25, 26, 99, 100, 101, 760, 1999):
+        batch = tick_batch_size(complete)
+        assert batch >= sensor_module.MAX_NEW_RECORDINGS_PER_TICK
+        assert math.ceil(complete / batch) <= BACKLOG_TICKS, complete
+    assert tick_batch_size(760) == 190  # FLEX's first import: 4 ticks of 190, not 31 of 25
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    # A batch of 1 when few recordings are new: six recordings then take ceil(6 / 2) = 3 ticks of 2.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sensor_module, "MAX_NEW_RECORDINGS_PER_TICK", 1)
+        patch.delenv("DAGSTER_HOME", raising=False)
+        patch.delenv("FLEXSYNC_EXECUTION", raising=False)
+        options = ScaleOptions(
+            recordings=RECORDINGS,
+            backfill=BACKFILL,
+            direct=1,
+            engine="in_process",
+            workers=2,
+            storage="sqlite",
+            look="flat",
+            probe_size=None,
+            ui=False,
+            workdir=tmp_path_factory.mktemp("scale"),
+            timeout_s=300,
+        )
+        return run_scale_benchmark(options)
+
+
+def test_sensor_registers_every_partition_in_the_promised_ticks(bench) -> None:
+    reg = bench.registration
+    assert reg.batch_size == 2
+    assert reg.n_ticks == math.ceil(RECORDINGS / reg.batch_size) == 3
+    assert [t.registered for t in reg.ticks] == [2, 2, 2] == [t.runs_requested for t in reg.ticks]
+    assert reg.partitions_in_instance == RECORDINGS and reg.missing == []
+    assert reg.skip_message.startswith(f"{RECORDINGS} complete recordings under ")
+    assert all(0 < t.evaluate_s < 30 and 0 < t.register_s < 30 for t in reg.ticks)
+
+
+def test_backfill_runs_are_read_from_the_instance(bench) -> None:
+    runs = bench.backfill.runs
+    assert [r.key for r in runs] == bench.raw.keys[:BACKFILL]
+    assert all(r.status == "SUCCESS" for r in runs), [(r.key, r.status) for r in runs]
+    for run in runs:
+        assert set(run.steps) == {"recording_streams", "clock_models", "aligned_recording", "repetition_samples"}
+        assert all(0 < seconds < run.wall_s for seconds in run.steps.values())
+        assert run.created <= run.starting <= run.started < run.ended
+        assert math.isfinite(run.overhead_s) and 0 < run.overhead_s < run.wall_s
+        assert run.overhead_s == pytest.approx(run.wall_s - sum(run.steps.values()))
+    assert bench.backfill.wall_s >= max(r.wall_s for r in runs)
+    assert bench.backfill.other_runs == 0  # the sensors were stored as stopped: only the backfill ran
+    assert "run worker" in bench.backfill.memory and bench.backfill.memory["run worker"]["processes"] == BACKFILL
+
+
+def test_throughput_is_counts_over_times(bench) -> None:
+    ours, direct = bench.instance_throughput(), bench.direct_throughput()
+    assert ours["recordings"] == BACKFILL and direct["recordings"] == 1
+    video_s = sum(bench.video[key].video_s for key in bench.raw.keys[:BACKFILL])
+    assert ours["video_hours"] == pytest.approx(video_s / 3600)
+    hours = bench.backfill.wall_s / 3600
+    assert ours["recordings_per_hour_per_core"] == pytest.approx(BACKFILL / hours / 2)
+    assert ours["video_hours_per_hour_per_core"] == pytest.approx(video_s / 3600 / hours / 2)
+    assert direct["recordings_per_hour_per_core"] == pytest.approx(1 / (bench.direct.wall_s / 3600) / 2)
+    assert bench.ratio() == pytest.approx(ours["recordings_per_hour_per_core"] / direct["recordings_per_hour_per_core"])
+    # Five views of a few seconds each: the video-seconds of a recording are its views' durations summed.
+    for key in bench.raw.keys[:BACKFILL]:
+        assert bench.video[key].views == 5 and 5 * 3 < bench.video[key].video_s < 5 * 20
+
+
+def test_report_and_json_carry_the_figures(bench) -> None:
+    data = json.loads(json.dumps(bench.to_dict(), allow_nan=False))
+    assert data["sample"] is True and data["storage"] == "sqlite"
+    assert data["registration"]["n_ticks"] == 3
+    assert data["targets"]["ticks"] == 3 and data["targets"]["ticks_ok"] is True
+    assert len(data["backfill"]["per_run"]) == BACKFILL
+    assert data["extrapolation"]["available"] is True
+    text = bench.format()
+    assert "registration: 3 sensor ticks" in text
+    assert f"backfill (a sample of {BACKFILL} of the {RECORDINGS} partitions)" in text
+    ratio = data["targets"]["throughput_ratio"]
+    assert f"throughput ratio instance / direct: {ratio:.2f}" in text
