@@ -3,28 +3,25 @@
 ``fit_train_stream`` hands the staged events to ``flexsync.timing.pulse_train.fit_pulse_train`` with
 what only the ingest side knows: whether the file can show a clock reset (EDF/BDF, C3D and TRC
 store no timestamps, so a reset leaves only a sub-sample step the fit must find itself), and, for a
-periodic train, a coarse motion estimate (the stream's motion feature against the reference's
-joint speed, ``fit_by_motion`` over the clock segment), computed only if neither the markers nor
+periodic train, the motion agreement at each candidate offset (the stream's motion feature against
+the reference's joint speed over the clock segment), computed only if neither the markers nor
 sample continuity settle the period. ``pairing`` keeps what the tables and the gate need of the result.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from flexsync.ingest.clock_fit import PulsePairing
 from flexsync.ingest.staging import SyncEvent
-from flexsync.timing.clock_model import ClockModel, EventTimes, ForwardGap
-from flexsync.timing.motion_xcorr import fit_by_motion
-from flexsync.timing.pulse_train import MotionOffset, TrainFit, TrainFitOptions, fit_pulse_train
+from flexsync.timing.clock_model import EventTimes, ForwardGap
+from flexsync.timing.motion_xcorr import motion_agreement
+from flexsync.timing.pulse_train import MotionScores, TrainFit, TrainFitOptions, fit_pulse_train
 
 __all__ = ["HIDDEN_RESET_FORMATS", "MotionSignals", "event_times", "fit_train_stream", "pairing"]
 
-# A motion fit settles a periodic train's rivals only with this confidence (the fallback gate's minimum).
-_MIN_MOTION_CONFIDENCE = 0.25
 # Formats whose sample times are index / rate: a clock reset cannot show in them.
 HIDDEN_RESET_FORMATS = ("edf", "bdf", "c3d", "trc")
 
@@ -38,25 +35,21 @@ def event_times(events: Sequence[SyncEvent]) -> EventTimes:
     return EventTimes(times, uncertainty_s=[e.uncertainty_s for e in events], labels=[e.label for e in events])
 
 
-def _motion_offset(name: str, signals: MotionSignals, t_device: np.ndarray) -> MotionOffset:
-    """A clock segment's coarse offset from the stream's motion fit (``fit_by_motion`` over the whole
-    recording, its segments stitched by continuity: a lone segment of lead-in and a repetition or two
-    can lock onto the wrong repetition, the whole recording rarely does). Fitted once, on first use;
-    NaN when the fit is not a confident motion fit."""
-    cache: list[ClockModel] = []
+def _motion_scores(signals: MotionSignals) -> MotionScores:
+    """Per candidate offset, the motion agreement of a clock segment with the reference
+    (``motion_agreement``: the stream's motion feature sent to the reference clock by that offset,
+    correlated with the reference's joint speed within +-0.1 s). The signals are computed once, on
+    first use."""
+    cache: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def offset(span: tuple[float, float], prior_s: float) -> float:
-        del prior_s  # the whole-recording fit searches its own +-6 s
+    def scores(span: tuple[float, float], candidates: Sequence[float]) -> np.ndarray:
         if not cache:
-            t, x, rt, speed = signals()
-            cache.append(fit_by_motion(name, t, x, rt, speed, reference="reference", device_timestamps_s=t_device))
-        model = cache[0]
-        if model.method != "motion-xcorr" or model.confidence < _MIN_MOTION_CONFIDENCE:
-            return math.nan
-        middle = np.array([0.5 * (span[0] + span[1])])
-        return float(model.to_reference(middle)[0] - middle[0])
+            cache.append(signals())
+        t, x, rt, speed = cache[0]
+        inside = (t >= span[0]) & (t <= span[1])
+        return np.array([motion_agreement(t[inside], x[inside], rt, speed, float(c)) for c in candidates])
 
-    return offset
+    return scores
 
 
 def fit_train_stream(
@@ -73,8 +66,7 @@ def fit_train_stream(
     forward_gap: ForwardGap = "auto",
 ) -> TrainFit:
     """The stream's pulse-train fit against the reference's pulses (module docstring)."""
-    wanted = motion_signals is not None and sync_source == "pulse_train"
-    motion = _motion_offset(name, motion_signals, t_device) if wanted and motion_signals else None
+    motion = _motion_scores(motion_signals) if motion_signals is not None and sync_source == "pulse_train" else None
     return fit_pulse_train(
         name,
         event_times(events),
@@ -83,7 +75,7 @@ def fit_train_stream(
         sync_source=sync_source,
         device_timestamps_s=t_device,
         nominal_rate_hz=nominal_rate_hz,
-        motion_offset=motion,
+        motion_scores=motion,
         options=TrainFitOptions(hidden_resets=file_format.lower() in HIDDEN_RESET_FORMATS, forward_gap=forward_gap),
     )
 

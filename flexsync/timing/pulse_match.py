@@ -25,7 +25,8 @@ __all__ = ["Hypothesis", "PulseMatch", "match_pulses", "offset_votes", "pair_nea
 # Choosers that pin the offset (not just rank candidates): they may pair a segment too short to vote.
 _PINNING = ("markers", "continuity")
 # A chooser gets the candidate offsets (s, best voted first) and returns the index it picks and
-# how it decided ("markers", "motion"), or None when it cannot tell them apart.
+# how it decided ("markers", "motion"; "ambiguous" for a best guess among rivals it narrowed but
+# could not settle), or None when it cannot tell them apart.
 Chooser = Callable[[Sequence[float]], tuple[int, str] | None]
 
 
@@ -119,7 +120,8 @@ def match_pulses(
     min_votes: int = 2,
 ) -> PulseMatch:
     """Vote for the offset, settle rivals with ``chooser``, pair the pulses (module docstring)."""
-    hyps = offset_votes(device_s, reference_s, tolerance_s)
+    # Every reference pulse may be a candidate (a one-pulse segment): list them all.
+    hyps = offset_votes(device_s, reference_s, tolerance_s, limit=max(16, int(np.size(reference_s))))
     empty = np.zeros((0, 2), dtype=np.intp)
     if not hyps:
         return PulseMatch(0.0, empty, 0, (), "none")
@@ -141,7 +143,7 @@ def match_pulses(
         picked = chooser([h.offset_s for h in candidates]) if chooser is not None else None
         if picked is None:
             how = "ambiguous"
-        else:
+        else:  # a chooser may narrow the rivals without settling them: ("ambiguous", its best guess)
             chosen, how = candidates[picked[0]], picked[1]
     d = np.asarray(device_s, dtype=np.float64).reshape(-1)
     pairs = pair_nearest(d + chosen.offset_s, reference_s, tolerance_s)

@@ -7,8 +7,9 @@ instead of two. ``fit_pulse_train`` turns them into a ``ClockModel``:
 2. Per segment, its pulses are paired with the reference's without knowing the offset
    (``flexsync.timing.pulse_match``): the code identifies them; a periodic train's one-period
    rivals are settled by the train's start/end markers when both clocks saw one, else by the
-   caller's ``motion_offset`` (a coarse offset by motion cross-correlation: the candidate nearest it,
-   if it is near one and only one), else flagged ambiguous.
+   caller's ``motion_scores`` (how well the stream's motion lines up with the reference's at each
+   candidate offset: the best wins when it agrees clearly and clearly better than every other),
+   else flagged ambiguous.
 3. With ``hidden_resets`` (files whose sample times are ``index / rate``: EDF/BDF, C3D, where a
    reset leaves only a sub-sample phase step), the pairs are searched for offset steps
    (``flexsync.timing.robust_line.offset_step``) and a segment is split at each one found, half-way
@@ -18,7 +19,8 @@ instead of two. ``fit_pulse_train`` turns them into a ``ClockModel``:
    the first vote come in) and fitted again. Residuals, leave-one-out errors and the events'
    own uncertainty stay separate in the segment fit.
 5. A segment with one fitted pulse gets its offset from it and the drift of its nearest fitted
-   neighbour; a segment without one is placed as ``fit_clock_model`` places it.
+   neighbour; a segment without one is placed by sample continuity across its reset (the counter
+   restarts, sampling goes on; ``forward_gap="pause"`` carries the neighbour's model over instead).
 
 The result keeps, per device pulse, the reference pulse it was paired with and whether the fit
 used it, so tables can list every pulse found, matched and rejected.
@@ -33,6 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from flexsync.robust import robust_sigma
 from flexsync.timing.clock_model import (
     ClockModel,
     ClockSegmentFit,
@@ -41,7 +44,6 @@ from flexsync.timing.clock_model import (
     assign_event_segments,
     clock_segments,
     fill_eventless_segments,
-    regular_clock,
 )
 from flexsync.timing.pulse_match import Chooser, match_pulses, pair_nearest
 from flexsync.timing.robust_line import (
@@ -57,7 +59,7 @@ __all__ = [
     "MARKER_LABELS",
     "MARKER_WIDTH_FACTOR",
     "TRAIN_SOURCES",
-    "MotionOffset",
+    "MotionScores",
     "TrainFit",
     "TrainFitOptions",
     "fit_pulse_train",
@@ -73,16 +75,18 @@ _CONFIDENCE_HALF_S = 0.005  # as fit_clock_model's heuristic
 _MIN_TOLERANCE_S = 0.002
 _CONTINUITY_SLACK_S = 0.05  # how near sample continuity a candidate must be (a few frames, plus drift)
 _DRIFT_BOUND = 2e-4  # largest |drift| the pairing tolerance allows for over a segment (200 ppm)
-# A coarse motion offset settles rivals when one lies this near it (s) and every other twice as far:
-# motion fits err by ~10-30 ms for video and ~0.1 s for EMG activity, rivals are a period (1 s) apart.
-_MOTION_WINDOW_S = 0.3
+# Motion settles rivals when the best candidate's agreement (a normalised correlation peak) is at
+# least this, and beats every other candidate's by the margin: at the true offset video energy and
+# EMG activity correlate with joint speed at ~0.6-0.9, a period (1 s) away at ~0.1-0.3.
+_MIN_MOTION_AGREEMENT = 0.4
+_MOTION_AGREEMENT_MARGIN = 0.2
 _MAX_SPLITS = 4
 _DRIFT_ERROR_FLOOR = 1e-7  # 0.1 ppm: below this, drift differences between segments are not told apart
 _MIN_SIDE = 2  # pulses on each side of a hidden offset step (its offset; the slope is shared)
 
-# motion_offset((device_start_s, device_end_s), prior_offset_s) -> the segment's offset t_ref - t_dev
-# at its middle from motion cross-correlation searched around the prior (NaN: no usable motion).
-MotionOffset = Callable[[tuple[float, float], float], float]
+# motion_scores((device_start_s, device_end_s), candidate offsets t_ref - t_dev) -> per candidate, how
+# well the segment's motion lines up with the reference's at that offset (NaN: too little motion).
+MotionScores = Callable[[tuple[float, float], Sequence[float]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -150,14 +154,14 @@ def fit_pulse_train(
     sync_source: str,
     device_timestamps_s: np.ndarray | None = None,
     nominal_rate_hz: float | None = None,
-    motion_offset: MotionOffset | None = None,
+    motion_scores: MotionScores | None = None,
     options: TrainFitOptions = TrainFitOptions(),
 ) -> TrainFit:
     """Fit ``t_ref = offset + (1 + drift) * t_dev`` per clock segment from a pulse train (module docstring).
 
     ``device_events``/``reference_events``: every pulse each clock saw, in order; labels "start"/"end"
-    mark a pulse train's markers. ``motion_offset``: optional coarse estimate settling a periodic
-    train's rivals where markers and continuity do not.
+    mark a pulse train's markers. ``motion_scores``: optional motion agreement per candidate offset,
+    settling a periodic train's rivals where markers and continuity do not.
     """
     dev, ref = device_events.times_s, reference_events.times_s
     u_dev, u_ref = device_events.uncertainty_s, reference_events.uncertainty_s
@@ -165,35 +169,64 @@ def fit_pulse_train(
         device_timestamps_s, nominal_rate_hz=nominal_rate_hz, reset_gap_s=options.reset_gap_s
     )
     seg_of = assign_event_segments(dev, bounds, kinds) if dev.size else np.zeros(0, dtype=np.intp)
-    notes: list[str] = []
-    settled: list[str] = []
-    pieces: list[_Piece] = []
-    continuity = options.forward_gap == "continuity" or (
-        options.forward_gap == "auto" and device_timestamps_s is not None and regular_clock(device_timestamps_s)
-    )
+    # A reset restarts the counter while sampling goes on: the first sample after it comes at most
+    # one interval after the last one before (on any clock with timestamps, within its own interval
+    # jitter: a jittery phone, a 1 Hz physio log). That settles rivals after a reset when one
+    # candidate alone lies in the window (forwards from the segment before, else backwards from
+    # the one after), and places a segment without pulses (the pulse gate still fails it).
+    continuity = options.forward_gap != "pause" and device_timestamps_s is not None
+    slack_s = max(_CONTINUITY_SLACK_S, 4.0 * _interval_jitter(device_timestamps_s, options.reset_gap_s))
     step_s = _sample_step(device_timestamps_s, nominal_rate_hz) * options.continuity_step_intervals
-    for k, (span, kind) in enumerate(zip(bounds, kinds, strict=True)):
+
+    def pair_segment(
+        k: int, window: tuple[float, float] | None, neighbour: str = "the segment before"
+    ) -> tuple[str | None, list[_Piece], list[str]]:
+        """Segment ``k``'s pulses paired and fitted: how it was settled (None: no pulses), its pieces, notes."""
+        span, kind = bounds[k], kinds[k]
         members = np.flatnonzero(seg_of == k)
         if members.size == 0 or ref.size == 0:
-            pieces.append(_Piece(span, kind, members, np.zeros((0, 2), dtype=np.intp)))
-            continue
+            return None, [_Piece(span, kind, members, np.zeros((0, 2), dtype=np.intp))], []
+        seg_notes: list[str] = []
         tol = _tolerance(dev[members], ref, u_dev[members], u_ref, options.tolerance_s)
-        previous = pieces[-1].fit if pieces and k > 0 and continuity and kind != "start" else None
-        expected = _continuity_offset(previous, bounds[k - 1][1], span[0], step_s) if previous is not None else None
-        chooser = _chooser(k, span, members, device_events, reference_events, tol, motion_offset, expected)
+        chooser = _chooser(k, span, members, device_events, reference_events, tol, motion_scores, window, slack_s)
         match = match_pulses(dev[members], ref, tolerance_s=tol, chooser=chooser, rival_share=options.rival_share)
-        settled.append(match.how)
         if match.how == "ambiguous":
-            notes.append(
+            seg_notes.append(
                 f"segment {k}: pulse pairing ambiguous (offsets {[round(h.offset_s, 3) for h in match.rivals]} s "
-                f"as likely as {match.offset_s:.3f} s); chose the most voted"
+                f"as likely as {match.offset_s:.3f} s); chose a best guess (the most voted, within sample "
+                "continuity's window when there is one)"
             )
-        elif match.how in ("markers", "continuity", "motion"):
-            notes.append(f"segment {k}: rival pulse pairings settled by {match.how}")
+        elif match.how == "continuity":
+            seg_notes.append(f"segment {k}: rival pulse pairings settled by sample continuity with {neighbour}")
+        elif match.how in ("markers", "motion"):
+            seg_notes.append(f"segment {k}: rival pulse pairings settled by {match.how}")
         pairs = np.column_stack([members[match.pairs[:, 0]], match.pairs[:, 1]]) if match.n else match.pairs
-        for piece in _split(span, kind, members, pairs, dev, ref, options, notes, k):
+        pieces_k = _split(span, kind, members, pairs, dev, ref, options, seg_notes, k)
+        for piece in pieces_k:
             _fit_piece(piece, dev, ref, u_dev, u_ref, tol_default=options.tolerance_s, options=options)
-            pieces.append(piece)
+        return match.how, pieces_k, seg_notes
+
+    by_segment: list[tuple[str | None, list[_Piece], list[str]]] = []
+    open_ = ("ambiguous", "none")
+    for k in range(len(bounds)):
+        # Only a settled segment vouches for its neighbour (a guess would pass its error on).
+        vouches = bool(by_segment) and by_segment[-1][0] not in (None, *open_)
+        before = _last_fit(by_segment[-1][1]) if vouches and continuity and kinds[k] != "start" else None
+        window = _window_after(before, bounds[k - 1][1], bounds[k][0], step_s) if before is not None else None
+        by_segment.append(pair_segment(k, window))
+    for k in range(len(bounds) - 2, -1, -1):  # backwards: a settled segment vouches for the one before it
+        after = by_segment[k + 1]
+        if not continuity or by_segment[k][0] not in open_ or after[0] in (None, *open_) or kinds[k + 1] == "start":
+            continue
+        nxt = _first_fit(after[1])
+        if nxt is None:
+            continue
+        again = pair_segment(k, _window_before(nxt, bounds[k + 1][0], bounds[k][1], step_s), "the segment after")
+        if again[0] == "continuity":
+            by_segment[k] = again
+    settled = [how for how, _, _ in by_segment if how is not None]
+    pieces = [piece for _, pieces_k, _ in by_segment for piece in pieces_k]
+    notes = [note for _, _, notes_k in by_segment for note in notes_k]
 
     _share_drift(pieces, notes, options.drift_sigmas)
     fits = _borrow_drift(pieces, dev, ref, notes)
@@ -276,11 +309,13 @@ def _chooser(
     device_events: EventTimes,
     reference_events: EventTimes,
     tol: float,
-    motion_offset: MotionOffset | None,
-    continuity_offset_s: float | None = None,
+    motion_scores: MotionScores | None,
+    continuity_window: tuple[float, float] | None = None,
+    continuity_slack_s: float = _CONTINUITY_SLACK_S,
 ) -> Chooser:
     """Settle rival pairings: the markers both clocks saw, else sample continuity across the reset
-    (``continuity_offset_s``, regular clocks), else the coarse motion offset, else nothing."""
+    (the one candidate within ``continuity_slack_s`` of ``continuity_window``, the offsets sample
+    continuity allows), else the motion agreement of each candidate, else nothing."""
     marker_offsets = []
     dev_labels = device_events.labels or ()
     ref_labels = reference_events.labels or ()
@@ -292,28 +327,53 @@ def _chooser(
 
     def choose(candidates: Sequence[float]) -> tuple[int, str] | None:
         c = np.asarray(candidates, dtype=np.float64)
+        narrowed: int | None = None
         if marker_offsets:
             gap = np.abs(c[:, None] - np.asarray(marker_offsets)[None, :]).min(axis=1)
             i = int(np.argmin(gap))
             if gap[i] <= 4.0 * tol:
                 return i, "markers"
-        if continuity_offset_s is not None:
-            gap = np.abs(c - continuity_offset_s)
-            i = int(np.argmin(gap))
-            if gap[i] <= max(4.0 * tol, _CONTINUITY_SLACK_S) and np.sort(gap)[1:2].min(initial=np.inf) > 0.5:
-                return i, "continuity"
-        if motion_offset is not None:
-            coarse = motion_offset(span, float(np.median(c)))
-            if math.isfinite(coarse):
-                gap = np.abs(c - coarse)
-                order = np.argsort(gap)
-                runner_up = float(gap[order[1]]) if c.size > 1 else np.inf
-                if gap[order[0]] <= _MOTION_WINDOW_S and runner_up >= 2.0 * _MOTION_WINDOW_S:
-                    return int(order[0]), "motion"
+        if continuity_window is not None:
+            slack = max(4.0 * tol, continuity_slack_s)
+            inside = np.flatnonzero((c >= continuity_window[0] - slack) & (c <= continuity_window[1] + slack))
+            if inside.size == 1:
+                return int(inside[0]), "continuity"
+            if inside.size > 1:  # continuity narrows the rivals to a few periods: guess among those only
+                narrowed = int(inside[0])
+        if motion_scores is not None:
+            picked = _best_agreement(np.asarray(motion_scores(span, c.tolist()), dtype=np.float64))
+            if picked is not None:
+                return picked, "motion"
         logger.debug("segment %d: no marker or motion settles candidates %s", k, c.tolist())
-        return None
+        return None if narrowed is None else (narrowed, "ambiguous")
 
     return choose
+
+
+def _best_agreement(scores: np.ndarray) -> int | None:
+    """The candidate whose motion agrees clearly, and clearly better than every other (None: no such one).
+
+    A candidate without a score (NaN: too little motion) counts as a possible rival, not a loser.
+    """
+    if scores.size == 0 or not np.isfinite(scores).any():
+        return None
+    i = int(np.nanargmax(scores))
+    others = np.delete(scores, i)
+    if np.isnan(others).any():
+        return None
+    runner_up = float(others.max()) if others.size else -1.0
+    if scores[i] >= _MIN_MOTION_AGREEMENT and scores[i] - runner_up >= _MOTION_AGREEMENT_MARGIN:
+        return i
+    return None
+
+
+def _interval_jitter(ts: np.ndarray | None, reset_gap_s: float) -> float:
+    """Robust spread (s) of a clock's forward sample intervals, resets and gaps left out (0 without timestamps)."""
+    if ts is None or np.size(ts) < 4:
+        return 0.0
+    d = np.diff(np.asarray(ts, dtype=np.float64).reshape(-1))
+    d = d[(d > 0) & (d < reset_gap_s)]
+    return robust_sigma(d) if d.size >= 3 else 0.0
 
 
 def _sample_step(ts: np.ndarray | None, rate_hz: float | None) -> float:
@@ -325,10 +385,32 @@ def _sample_step(ts: np.ndarray | None, rate_hz: float | None) -> float:
     return 0.0
 
 
-def _continuity_offset(previous: ClockSegmentFit, last_before_s: float, first_after_s: float, step_s: float) -> float:
-    """The offset (t_ref - t_dev) at a reset's first sample if sampling went on across it (one interval on)."""
-    anchor = previous.offset_s + (1.0 + previous.drift) * last_before_s + step_s
-    return anchor - first_after_s
+def _last_fit(pieces: list[_Piece]) -> ClockSegmentFit | None:
+    fitted = [p.fit for p in pieces if p.fit is not None]
+    return fitted[-1] if fitted else None
+
+
+def _first_fit(pieces: list[_Piece]) -> ClockSegmentFit | None:
+    fitted = [p.fit for p in pieces if p.fit is not None]
+    return fitted[0] if fitted else None
+
+
+def _window_after(
+    before: ClockSegmentFit, last_before_s: float, first_after_s: float, step_s: float
+) -> tuple[float, float]:
+    """Offsets (t_ref - t_dev) a segment may have if its first sample came after the previous
+    segment's last one, by at most one interval."""
+    at = before.offset_s + (1.0 + before.drift) * last_before_s - first_after_s
+    return at, at + step_s
+
+
+def _window_before(
+    after: ClockSegmentFit, first_after_s: float, last_before_s: float, step_s: float
+) -> tuple[float, float]:
+    """Offsets a segment may have if its last sample came before the next segment's first one, by at
+    most one interval."""
+    at = after.offset_s + (1.0 + after.drift) * first_after_s - last_before_s
+    return at - step_s, at
 
 
 def _split(

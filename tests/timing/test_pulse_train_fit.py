@@ -84,21 +84,43 @@ def test_periodic_train_without_markers_is_settled_by_motion() -> None:
     ref = 0.4 + np.arange(25) * 1.0
     offset = 1.62
     dev = _device(ref[:20], offset, 0.0)
+    asked: list[list[float]] = []
 
-    def coarse(span: tuple[float, float], prior_s: float) -> float:
-        """A motion fit's offset: 12 ms off the truth, as motion cross-correlation typically is."""
-        return offset + 0.012
+    def scores(span: tuple[float, float], candidates: list[float]) -> np.ndarray:
+        """Motion agreement as measured: ~0.75 at the true offset, ~0.1-0.3 a period or more away."""
+        asked.append(list(candidates))
+        c = np.asarray(candidates)
+        return np.where(np.abs(c - offset) < 0.05, 0.75, 0.1 + 0.2 * (np.abs(c - offset) < 1.5))
 
-    fit = fit_pulse_train(
-        "cam1",
-        EventTimes(dev, uncertainty_s=3e-4),
-        EventTimes(ref, uncertainty_s=1e-5),
-        reference="mocap",
-        sync_source="pulse_train",
-        motion_offset=coarse,
-    )
-    assert fit.settled == ("motion",)
+    def run(motion) -> object:
+        return fit_pulse_train(
+            "cam1",
+            EventTimes(dev, uncertainty_s=3e-4),
+            EventTimes(ref, uncertainty_s=1e-5),
+            reference="mocap",
+            sync_source="pulse_train",
+            motion_scores=motion,
+        )
+
+    fit = run(scores)
+    assert fit.settled == ("motion",) and not fit.ambiguous
     assert fit.model.segments[0].offset_s == pytest.approx(offset, abs=1e-6)
+    assert len(asked[0]) >= 3 and min(abs(c - offset) for c in asked[0]) < 1e-3  # the rivals, truth among them
+
+    # Motion that does not tell the candidates apart (a margin under 0.2, or a rival it cannot score)
+    # leaves the pairing ambiguous, flagged, never settled by a guess.
+    def flat(span: tuple[float, float], candidates: list[float]) -> np.ndarray:
+        c = np.asarray(candidates)
+        return np.where(np.abs(c - offset) < 0.05, 0.75, 0.6)
+
+    def blind(span: tuple[float, float], candidates: list[float]) -> np.ndarray:
+        c = np.asarray(candidates)
+        return np.where(np.abs(c - offset) < 0.05, 0.75, np.nan)
+
+    for motion in (flat, blind):
+        unsure = run(motion)
+        assert unsure.settled == ("ambiguous",) and unsure.ambiguous
+        assert unsure.model.confidence < fit.model.confidence
 
 
 def test_every_reset_segment_is_placed_by_its_own_pulses() -> None:
@@ -129,6 +151,114 @@ def test_every_reset_segment_is_placed_by_its_own_pulses() -> None:
     assert segments[0].drift == segments[1].drift  # shared
     assert any("one drift for 2 clock segments" in n for n in fit.model.notes)
     assert fit.model.pulse_counts["matched"] == seen.sum()
+
+
+def _reset_clock(rows_true: np.ndarray, reset_true: float, offsets: tuple[float, float], drift: float) -> np.ndarray:
+    """Sample times of a device whose counter jumps at ``reset_true``: the first sample after it at the
+    reset itself (the count restarts), then every interval on, as the generator's devices do."""
+    before = rows_true[rows_true < reset_true]
+    steps = np.diff(rows_true)
+    after = reset_true + np.concatenate([[0.0], np.cumsum(steps[before.size : -1])])
+    return np.concatenate([_device(before, offsets[0], drift), _device(after, offsets[1], drift)])
+
+
+def _train_on(ref: np.ndarray, reset_true: float, offsets: tuple[float, float], drift: float, seen) -> np.ndarray:
+    dev = np.where(ref < reset_true, _device(ref, offsets[0], drift), _device(ref, offsets[1], drift))
+    return dev[seen]
+
+
+def test_a_periodic_segment_after_a_reset_is_settled_by_sample_continuity() -> None:
+    """A phone (30 fps, +-3 ms jitter) whose counter jumps 3.8 s forward; the train's markers fall
+    in the first segment, the second has a single pulse: only continuity can pair it."""
+    rng = np.random.default_rng(8)
+    drift, reset_true = 21e-6, 22.2
+    offsets = (0.9, 0.9 - 3.8)
+    ref = 0.3 + np.arange(24) * 1.0
+    labels_ref = ["pulse"] * 24
+    labels_ref[2] = "start"
+    rows_true = np.cumsum(rng.normal(1.0 / 30.0, 0.003, 24 * 30))
+    seen = (ref > 0.9) & (ref < 22.9)  # the phone's sync input stops early: one pulse after the reset
+    fit = fit_pulse_train(
+        "phone",
+        EventTimes(
+            _train_on(ref, reset_true, offsets, drift, seen),
+            uncertainty_s=3e-4,
+            labels=[x for x, k in zip(labels_ref, seen, strict=True) if k],
+        ),
+        EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
+        reference="mocap",
+        sync_source="pulse_train",
+        device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
+        nominal_rate_hz=30.0,
+    )
+    assert fit.settled == ("markers", "continuity") and not fit.ambiguous
+    assert [s.n_events for s in fit.model.segments] == [int(seen.sum()) - 1, 1]
+    for seg, offset in zip(fit.model.segments, offsets, strict=True):
+        t = np.array([seg.device_start_s, seg.device_end_s])
+        np.testing.assert_allclose(seg.to_reference(t), offset + (1 + drift) * t, atol=1e-3)
+
+
+def test_continuity_settles_a_segment_from_the_one_after_it() -> None:
+    """The markers fall after the reset: the first segment is settled backwards, from the second."""
+    rng = np.random.default_rng(9)
+    drift, reset_true = -12e-6, 9.6
+    offsets = (2.1, 2.1 - 1.7)
+    ref = 0.3 + np.arange(24) * 1.0
+    labels_ref = ["pulse"] * 24
+    labels_ref[20] = "end"
+    rows_true = np.cumsum(rng.normal(1.0 / 60.0, 1e-5, 24 * 60))
+    seen = ref > 1.0
+    fit = fit_pulse_train(
+        "cam1",
+        EventTimes(
+            _train_on(ref, reset_true, offsets, drift, seen),
+            uncertainty_s=3e-4,
+            labels=[x for x, k in zip(labels_ref, seen, strict=True) if k],
+        ),
+        EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
+        reference="mocap",
+        sync_source="pulse_train",
+        device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
+        nominal_rate_hz=60.0,
+    )
+    assert fit.settled == ("continuity", "markers")
+    assert any("continuity with the segment after" in n for n in fit.model.notes)
+    for seg, offset in zip(fit.model.segments, offsets, strict=True):
+        assert seg.offset_s == pytest.approx(offset, abs=1e-3)
+
+
+def test_a_one_hertz_log_is_placed_by_continuity_only_when_one_candidate_fits() -> None:
+    """A 1 Hz physio log: after a reset its first row comes up to a whole second after the last one,
+    as long as the train's period. A reset 0.55 s after a row leaves one candidate in that window;
+    one 0.02 s after a row leaves two (the true one and a period later): ambiguous, flagged."""
+    drift = -46e-6
+    offsets = (0.045, 0.045 - 3.8)
+    ref = 0.3 + np.arange(24) * 1.0
+    labels_ref = ["pulse"] * 24
+    labels_ref[2] = "start"
+    rows_true = 0.3 + np.arange(24) * 1.0 + np.random.default_rng(10).normal(0.0, 1e-3, 24)
+    seen = np.ones(24, dtype=bool)
+    seen[[0, 9, 17]] = False  # missed pulses
+    labels = [x for x, k in zip(labels_ref, seen, strict=True) if k]
+    settled = {}
+    for after_row in (0.55, 0.02):
+        reset_true = 11.3 + after_row
+        fit = fit_pulse_train(
+            "physio",
+            EventTimes(
+                np.round(_train_on(ref, reset_true, offsets, drift, seen), 3), uncertainty_s=5e-4, labels=labels
+            ),
+            EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
+            reference="mocap",
+            sync_source="pulse_train",
+            device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
+            nominal_rate_hz=1.0,
+        )
+        settled[after_row] = fit.settled
+        assert fit.model.segments[0].offset_s == pytest.approx(offsets[0], abs=1e-3)
+        # Settled, it is exact; left ambiguous, the guess is still one continuity allows (a period off at most).
+        assert fit.model.segments[1].offset_s == pytest.approx(offsets[1], abs=1.001 if fit.ambiguous else 1e-3)
+    assert settled == {0.55: ("markers", "continuity"), 0.02: ("markers", "ambiguous")}
 
 
 def test_a_reset_the_timestamps_hide_is_found_as_an_offset_step() -> None:

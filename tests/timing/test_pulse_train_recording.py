@@ -30,10 +30,11 @@ TARGET_S = {"emg": 0.1e-3, "mocap": 0.1e-3, "cam1": 1e-3, "phone": 2e-3, "physio
 # Largest drift error (ppm) a ~16 s recording allows: trigger edges are exact; a camera's onsets scatter
 # by ~0.2 ms; the physio log rounds to the millisecond (a uniform +-0.5 ms error: ~50 ppm sigma here).
 DRIFT_PPM = {"emg": 0.5, "cam1": 40.0, "phone": 40.0, "physio": 150.0}
-# The periodic train of this recording: the physio's first segment (3 pulses before its reset) holds
-# no marker and the physio has no motion to tell the periods apart, so its pairing stays ambiguous
-# (and is flagged); the coded train needs neither.
-AMBIGUOUS = {"coded_train": set(), "pulse_train": {"physio"}}
+# Streams whose pairing stays ambiguous (and is flagged). The periodic train of this recording: the
+# physio's first segment (3 pulses before its reset) holds no marker, its second holds the end
+# marker the reference missed, and the physio has no motion: nothing settles either segment, and
+# continuity between two unsettled segments proves nothing. The coded train needs none of it.
+AMBIGUOUS: dict[str, set[str]] = {"coded_train": set(), "pulse_train": {"physio"}}
 
 
 def _options(source: str, look: str = "flat") -> SynthOptions:
