@@ -178,8 +178,8 @@ def bench_scale(
         int | None,
         typer.Option(help="Backfilled recordings also run directly, without Dagster [default: min(backfill, 40)]"),
     ] = None,
-    engine: Annotated[str, typer.Option(help="Executor of the backfill's runs: multiprocess, celery or in_process")] = (
-        "multiprocess"
+    engine: Annotated[str, typer.Option(help="Executor of the backfill's runs: in_process, multiprocess or celery")] = (
+        "in_process"
     ),
     workers: Annotated[
         int, typer.Option(help="Runs at once, Celery workers and direct processes (0: one per core)")

@@ -1,4 +1,4 @@
-"""The executor of flexsync's jobs: in-process, multiprocess (the default) or Celery, chosen in run config.
+"""The executor of flexsync's jobs: in-process (the default), multiprocess or Celery, chosen in run config.
 
 One executor definition with a choice, so the same job definitions run on one core, on every core
 of one machine, or step by step on Celery workers anywhere (other machines, Slurm jobs, pods)
@@ -12,7 +12,11 @@ without a code change::
 
 Each choice is Dagster's own executor (dagster-celery's for ``celery``) with its own config schema.
 FLEXSYNC_EXECUTION (the same mapping as JSON) sets the default for runs that come without run
-config (sensor and backfill runs); unset, runs use the multiprocess executor as Dagster's default.
+config (sensor and backfill runs); unset, runs execute their steps in-process. A run is one
+recording and its heavy step decodes the views in its own process pool (``stream_workers``), so
+recordings run side by side as runs (the instance's run queue) rather than steps as processes:
+the multiprocess executor would start a Python, import Dagster and flexsync (~0.4 GB, seconds)
+for every step (docs/scale.md measures both).
 The ``celery`` choice exists when dagster-celery is installed (the ``scale`` extra), ``k8s``
 (dagster-k8s's step-per-pod executor) when dagster-k8s is (the Kubernetes image); docs/deploy.md
 says why Celery and not Dask.
@@ -56,10 +60,10 @@ ENGINES: dict[str, dg.ExecutorDefinition] = _engines()
 
 
 def default_execution() -> dict[str, Any]:
-    """The executor choice runs get without run config: FLEXSYNC_EXECUTION (JSON), else multiprocess."""
+    """The executor choice runs get without run config: FLEXSYNC_EXECUTION (JSON), else in-process."""
     configured = os.environ.get(EXECUTION_ENV)
     if not configured:
-        return {"multiprocess": {}}
+        return {"in_process": {}}
     choice = json.loads(configured)
     if not isinstance(choice, dict) or len(choice) != 1 or next(iter(choice)) not in ENGINES:
         raise ValueError(f"{EXECUTION_ENV} must be a JSON object with one key of {sorted(ENGINES)}, got {configured!r}")
@@ -81,7 +85,7 @@ def _requirements(executor_config: Mapping[str, Any]) -> Sequence[Any]:
     config_schema=dg.Field(
         dg.Selector({name: engine.config_schema.as_field() for name, engine in ENGINES.items()}),
         default_value=default_execution(),
-        description="in_process, multiprocess (default), celery or k8s: that Dagster executor, with its config.",
+        description="in_process (default), multiprocess, celery or k8s: that Dagster executor, with its config.",
     ),
     requirements=_requirements,
 )

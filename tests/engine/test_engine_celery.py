@@ -21,18 +21,13 @@ import dagster as dg
 import pytest
 from engine_helpers import KEY, SETTINGS, file_digests
 
+from flexsync.bench.scale.processes import free_port
 from flexsync.pipelines.celery_app import BROKER_ENV
 from flexsync.pipelines.jobs import INGEST_JOB
 from flexsync.pipelines.runner import run_recordings
 
 BIN = Path(sys.executable).parent
 WORKERS = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
@@ -51,7 +46,7 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 @pytest.fixture
 def broker(tmp_path) -> Iterator[str]:
     """A Redis server on 127.0.0.1 with nothing on disk; its URL."""
-    port = _free_port()
+    port = free_port()
     command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 10

@@ -7,13 +7,14 @@ writes is seen by another. The credentials are moto's dummy ones; nothing leaves
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from flexsync.bench.scale.processes import free_port
 
 BUCKET = "flexsync-test"
 
@@ -38,18 +39,12 @@ class S3Server:
         return f"s3://{self.bucket}/{prefix}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """moto's S3 server on 127.0.0.1:<free port> with one empty bucket; stopped after the session."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,9 @@ import dagster as dg
 import pytest
 import zarr
 
+from flexsync.bench.scale.backfill import stop_sensors
+from flexsync.bench.scale.processes import Background
+from flexsync.pipelines.backfill import code_location_name
 from flexsync.pipelines.runner import register_recordings
 from flexsync.storage import Store
 
@@ -44,35 +46,17 @@ def daemon(synth_dataset, tmp_path_factory):
         "FLEXSYNC_STORE_ROOT": str(store),
     }
     # The new-recordings sensor would ingest every recording by itself, and the automation sensor
-    # would build the training products after them: these tests drive the runs.
-    for sensor in ("new_recordings_sensor", "automation_sensor"):
-        subprocess.run(
-            [str(BIN / "dagster"), "sensor", "stop", sensor, "-m", "flexsync.definitions"],
-            cwd=base,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-    log = (base / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-m", "flexsync.definitions"],
-        cwd=base,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    # would build the training products after them: these tests drive the runs. Their states are
+    # stored as stopped, as `dagster sensor stop` stores them, before the daemon starts.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        stop_sensors(instance, code_location_name())
+    daemon = Background(
+        [str(BIN / "dagster-daemon"), "run", "-m", "flexsync.definitions"], env=env, cwd=base, log=base / "daemon.log"
     )
     try:
-        yield env, store, keys, base / "daemon.log"
+        yield env, store, keys, daemon.log
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        daemon.stop(timeout_s=60.0)
 
 
 def _published(store: Path, key: str) -> bool:

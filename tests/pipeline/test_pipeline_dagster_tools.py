@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,6 +22,7 @@ import zarr
 from pipeline_helpers import REPO_ROOT, VENV_BIN, published_digests
 
 from flexsync.assets import ALL_ASSETS, RECORDING_ASSETS
+from flexsync.bench.scale.processes import free_port
 from flexsync.storage import Store
 
 KEY = "S01_A01_T1"
@@ -35,17 +35,11 @@ def _environment(raw: Path, store: Path, home: Path) -> dict[str, str]:
     return {**os.environ, "FLEXSYNC_RAW_ROOT": str(raw), "FLEXSYNC_STORE_ROOT": str(store), "DAGSTER_HOME": str(home)}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def webserver(synth_dataset, tmp_path):
     """A dagster-webserver on a free local port, stopped (with its code server) after the test."""
     raw, _, _ = synth_dataset
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "webserver.log").open("w")
     process = subprocess.Popen(
         [str(VENV_BIN / "dagster-webserver"), "-m", "flexsync.definitions", "-h", "127.0.0.1", "-p", str(port)],

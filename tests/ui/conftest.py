@@ -18,8 +18,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from ui_pages import Screenshots
-from ui_servers import ServerProcess, free_port, sensor_ticks, wait_until_answers
+from ui_servers import sensor_ticks
 
+from flexsync.bench.scale.processes import Background, free_port, wait_for_url
 from flexsync.pipelines.runner import register_recordings, run_recordings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,8 +37,8 @@ class DagsterUI:
     store: Path
     keys: list[str]
     instance: dg.DagsterInstance
-    webserver: ServerProcess
-    daemon: ServerProcess
+    webserver: Background
+    daemon: Background
     # When the last recording's run began (epoch s): until it ends the training products miss
     # its samples, so a tick asking for them came after it.
     last_recording_started_at: float
@@ -49,7 +50,7 @@ def _materialise(raw: Path, store: Path, keys: list[str], instance: dg.DagsterIn
     assert not failed, f"materialising the UI test store failed: {failed}"
 
 
-def _wait_for_first_tick(url: str, daemon: ServerProcess) -> None:
+def _wait_for_first_tick(url: str, daemon: Background) -> None:
     """The automation sensor's first tick counts everything present as handled: the recordings
     materialised after it are what it must react to."""
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -90,13 +91,13 @@ def dagster_ui(chromium, synth_dataset, tmp_path_factory) -> Iterator[DagsterUI]
         # Registered first, the recordings are not new to the daemon's new-recordings sensor: it
         # starts no ingest run of its own.
         register_recordings(instance, keys)
-        webserver = ServerProcess(
+        webserver = Background(
             [str(BIN / "dagster-webserver"), "-m", "flexsync.definitions", "-h", "127.0.0.1", "-p", str(port)],
             env=env,
             cwd=base,
             log=base / "webserver.log",
         )
-        daemon = ServerProcess(
+        daemon = Background(
             [str(BIN / "dagster-daemon"), "run", "-m", "flexsync.definitions"],
             env=env,
             cwd=base,
@@ -104,7 +105,7 @@ def dagster_ui(chromium, synth_dataset, tmp_path_factory) -> Iterator[DagsterUI]
         )
         try:
             _materialise(raw, store, keys[:1], instance)  # while both servers start
-            wait_until_answers(f"{url}/server_info", webserver, START_TIMEOUT_S)
+            wait_for_url(f"{url}/server_info", webserver, START_TIMEOUT_S)
             _wait_for_first_tick(url, daemon)
             started = time.time()
             _materialise(raw, store, keys[1:], instance)

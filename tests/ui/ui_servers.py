@@ -1,77 +1,16 @@
-"""The Dagster processes the UI tests run for real: the webserver and the daemon, each in its own
-process group (so teardown stops them and every child they start), plus the webserver's GraphQL."""
+"""The webserver's GraphQL as the UI tests ask it; the processes themselves (webserver, daemon, each
+in its own process group) are flexsync.bench.scale.processes', as the scale benchmark runs them."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-__all__ = ["ServerProcess", "free_port", "graphql", "sensor_ticks", "wait_until_answers"]
+__all__ = ["graphql", "sensor_ticks"]
 
 LOCATION = "flexsync.definitions"  # the code location of `-m flexsync.definitions`
 REPOSITORY = "__repository__"  # the repository of a Definitions object
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ServerProcess:
-    """A command in a new session, output in ``log``; ``stop`` ends its whole process group."""
-
-    def __init__(self, command: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.command, self.log = command, log
-        self._out = log.open("w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
-
-    def check_running(self) -> None:
-        if self.process.poll() is not None:
-            raise AssertionError(
-                f"{Path(self.command[0]).name} exited with {self.process.returncode}:\n{self.log_tail()}"
-            )
-
-    def stop(self, timeout_s: float = 20.0) -> None:
-        """SIGTERM to the group, SIGKILL to whatever is left after ``timeout_s``."""
-        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=timeout_s)
-        # Children that outlived the leader (a code server, a run worker) are still in its group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self._out.close()
-
-
-def wait_until_answers(url: str, server: ServerProcess, timeout_s: float) -> None:
-    """Poll ``url`` until it answers 200; fail with the server's log if it exits or never answers."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        server.check_running()
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout_s:.0f} s:\n{server.log_tail()}")
 
 
 def graphql(base_url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["ENGINES", "STORAGES", "ScaleOptions"]
 
 # Executors a backfill run may use (flexsync.pipelines.executors); k8s needs a cluster.
-ENGINES = ("multiprocess", "celery", "in_process")
+ENGINES = ("in_process", "multiprocess", "celery")
 # The instance's storage: PostgreSQL (a throwaway cluster, flexsync.pipelines.pgcluster) or SQLite
 # files in DAGSTER_HOME; "auto" takes PostgreSQL when its programs and dagster-postgres are installed.
 STORAGES = ("auto", "postgres", "sqlite")
@@ -50,7 +50,7 @@ class ScaleOptions:
     recordings: int = 760
     backfill: int | None = None
     direct: int | None = None
-    engine: str = "multiprocess"
+    engine: str = "in_process"
     workers: int = 0
     storage: str = "auto"
     look: str = "realistic"
