@@ -33,7 +33,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/ruff check flexsync tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check flexsync tests

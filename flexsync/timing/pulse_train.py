@@ -241,7 +241,9 @@ def fit_pulse_train(
         device_timestamps_s,
         nominal_rate_hz,
         forward_continuity=continuity,
-        continuity_step_intervals=options.continuity_step_intervals,
+        # The first sample after a reset comes 0 to 1 interval after the last one before: half is the
+        # expected gap (a 1 Hz log errs by up to 0.5 s this way, not 1 s).
+        continuity_step_intervals=0.5 * options.continuity_step_intervals,
     )
     # Segments placed from a neighbour still count the pulses found in them (none fitted).
     found_in = {p.bounds: int(p.members.size) for p in pieces}
