@@ -123,7 +123,7 @@ def test_dagster_asset_materialize_one_partition(materialised, tmp_path):
             "*repetition_samples",  # the recording's assets: everything upstream of its samples
             "--partition",
             KEY,
-            # In one process: the default multiprocess executor starts a Python per step (~6x slower here).
+            # In one process, whatever FLEXSYNC_EXECUTION says (the multiprocess executor starts a Python per step).
             "--config-json",
             json.dumps({"execution": {"config": {"in_process": {}}}}),
         ],
