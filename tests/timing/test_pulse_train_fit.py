@@ -167,6 +167,37 @@ def _train_on(ref: np.ndarray, reset_true: float, offsets: tuple[float, float], 
     return dev[seen]
 
 
+def _fit_across_reset(
+    stream: str,
+    ref: np.ndarray,
+    labels_ref: list[str],
+    seen: np.ndarray,
+    rows_true: np.ndarray,
+    reset_true: float,
+    offsets: tuple[float, float],
+    drift: float,
+    *,
+    rate_hz: float,
+    uncertainty_s: float = 3e-4,
+    decimals: int | None = None,
+):
+    """The periodic train's fit on a device whose counter jumps at ``reset_true``, seeing ``seen`` pulses."""
+    dev = _train_on(ref, reset_true, offsets, drift, seen)
+    return fit_pulse_train(
+        stream,
+        EventTimes(
+            dev if decimals is None else np.round(dev, decimals),
+            uncertainty_s=uncertainty_s,
+            labels=[x for x, k in zip(labels_ref, seen, strict=True) if k],
+        ),
+        EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
+        reference="mocap",
+        sync_source="pulse_train",
+        device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
+        nominal_rate_hz=rate_hz,
+    )
+
+
 def test_a_periodic_segment_after_a_reset_is_settled_by_sample_continuity() -> None:
     """A phone (30 fps, +-3 ms jitter) whose counter jumps 3.8 s forward; the train's markers fall
     in the first segment, the second has a single pulse: only continuity can pair it."""
@@ -178,19 +209,7 @@ def test_a_periodic_segment_after_a_reset_is_settled_by_sample_continuity() -> N
     labels_ref[2] = "start"
     rows_true = np.cumsum(rng.normal(1.0 / 30.0, 0.003, 24 * 30))
     seen = (ref > 0.9) & (ref < 22.9)  # the phone's sync input stops early: one pulse after the reset
-    fit = fit_pulse_train(
-        "phone",
-        EventTimes(
-            _train_on(ref, reset_true, offsets, drift, seen),
-            uncertainty_s=3e-4,
-            labels=[x for x, k in zip(labels_ref, seen, strict=True) if k],
-        ),
-        EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
-        reference="mocap",
-        sync_source="pulse_train",
-        device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
-        nominal_rate_hz=30.0,
-    )
+    fit = _fit_across_reset("phone", ref, labels_ref, seen, rows_true, reset_true, offsets, drift, rate_hz=30.0)
     assert fit.settled == ("markers", "continuity") and not fit.ambiguous
     assert [s.n_events for s in fit.model.segments] == [int(seen.sum()) - 1, 1]
     for seg, offset in zip(fit.model.segments, offsets, strict=True):
@@ -208,19 +227,7 @@ def test_continuity_settles_a_segment_from_the_one_after_it() -> None:
     labels_ref[20] = "end"
     rows_true = np.cumsum(rng.normal(1.0 / 60.0, 1e-5, 24 * 60))
     seen = ref > 1.0
-    fit = fit_pulse_train(
-        "cam1",
-        EventTimes(
-            _train_on(ref, reset_true, offsets, drift, seen),
-            uncertainty_s=3e-4,
-            labels=[x for x, k in zip(labels_ref, seen, strict=True) if k],
-        ),
-        EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
-        reference="mocap",
-        sync_source="pulse_train",
-        device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
-        nominal_rate_hz=60.0,
-    )
+    fit = _fit_across_reset("cam1", ref, labels_ref, seen, rows_true, reset_true, offsets, drift, rate_hz=60.0)
     assert fit.settled == ("continuity", "markers")
     assert any("continuity with the segment after" in n for n in fit.model.notes)
     for seg, offset in zip(fit.model.segments, offsets, strict=True):
@@ -239,20 +246,21 @@ def test_a_one_hertz_log_is_placed_by_continuity_only_when_one_candidate_fits() 
     rows_true = 0.3 + np.arange(24) * 1.0 + np.random.default_rng(10).normal(0.0, 1e-3, 24)
     seen = np.ones(24, dtype=bool)
     seen[[0, 9, 17]] = False  # missed pulses
-    labels = [x for x, k in zip(labels_ref, seen, strict=True) if k]
     settled = {}
     for after_row in (0.55, 0.02):
         reset_true = 11.3 + after_row
-        fit = fit_pulse_train(
+        fit = _fit_across_reset(
             "physio",
-            EventTimes(
-                np.round(_train_on(ref, reset_true, offsets, drift, seen), 3), uncertainty_s=5e-4, labels=labels
-            ),
-            EventTimes(ref, uncertainty_s=1e-5, labels=labels_ref),
-            reference="mocap",
-            sync_source="pulse_train",
-            device_timestamps_s=_reset_clock(rows_true, reset_true, offsets, drift),
-            nominal_rate_hz=1.0,
+            ref,
+            labels_ref,
+            seen,
+            rows_true,
+            reset_true,
+            offsets,
+            drift,
+            rate_hz=1.0,
+            uncertainty_s=5e-4,
+            decimals=3,
         )
         settled[after_row] = fit.settled
         assert fit.model.segments[0].offset_s == pytest.approx(offsets[0], abs=1e-3)
