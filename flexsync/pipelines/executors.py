@@ -18,8 +18,8 @@ recordings run side by side as runs (the instance's run queue) rather than steps
 the multiprocess executor would start a Python, import Dagster and flexsync (~0.4 GB, seconds)
 for every step (docs/scale.md measures both).
 The ``celery`` choice exists when dagster-celery is installed (the ``scale`` extra), ``k8s``
-(dagster-k8s's step-per-pod executor) when dagster-k8s is (the Kubernetes image); docs/deploy.md
-says why Celery and not Dask.
+(dagster-k8s's step-per-pod executor) when dagster-k8s is (the Kubernetes image) and the process
+runs in a pod or FLEXSYNC_EXECUTION names k8s; docs/deploy.md says why Celery and not Dask.
 """
 
 from __future__ import annotations
@@ -31,32 +31,48 @@ from typing import Any
 
 import dagster as dg
 
-__all__ = ["ENGINES", "EXECUTION_ENV", "default_execution", "flexsync_executor"]
+__all__ = ["ENGINES", "EXECUTION_ENV", "default_execution", "engines", "executor_config_schema", "flexsync_executor"]
 
 EXECUTION_ENV = "FLEXSYNC_EXECUTION"
 
 
-def _engines() -> dict[str, dg.ExecutorDefinition]:
-    engines: dict[str, dg.ExecutorDefinition] = {
+def _kubernetes_wanted() -> bool:
+    """Inside a pod (Kubernetes sets KUBERNETES_SERVICE_HOST in every one), or FLEXSYNC_EXECUTION names k8s.
+
+    dagster-k8s imports the Kubernetes client (~1,300 modules, ~1.4 s and ~50 MB in every run
+    worker), so it is offered only where it can run: every process of a Kubernetes deployment
+    (code server, run and step pods) sees the same answer, so they agree on the config schema.
+    """
+    return "KUBERNETES_SERVICE_HOST" in os.environ or '"k8s"' in os.environ.get(EXECUTION_ENV, "")
+
+
+def engines(*, kubernetes: bool | None = None) -> dict[str, dg.ExecutorDefinition]:
+    """The executors on offer: in-process, multiprocess, Celery when installed, k8s when installed and wanted.
+
+    ``kubernetes``: offer k8s (if dagster-k8s is installed) whatever the environment says; None asks
+    :func:`_kubernetes_wanted`.
+    """
+    offered: dict[str, dg.ExecutorDefinition] = {
         "in_process": dg.in_process_executor,
         "multiprocess": dg.multiprocess_executor,
     }
     try:
         from dagster_celery import celery_executor
 
-        engines["celery"] = celery_executor
+        offered["celery"] = celery_executor
     except ImportError:  # the scale extra is not installed: no celery choice
         pass
-    try:  # each step in its own Kubernetes job (deploy/k8s); only in an image with dagster-k8s
-        from dagster_k8s import k8s_job_executor
+    if kubernetes if kubernetes is not None else _kubernetes_wanted():
+        try:  # each step in its own Kubernetes job (deploy/k8s); only in an image with dagster-k8s
+            from dagster_k8s import k8s_job_executor
 
-        engines["k8s"] = k8s_job_executor
-    except ImportError:
-        pass
-    return engines
+            offered["k8s"] = k8s_job_executor
+        except ImportError:
+            pass
+    return offered
 
 
-ENGINES: dict[str, dg.ExecutorDefinition] = _engines()
+ENGINES: dict[str, dg.ExecutorDefinition] = engines()
 
 
 def default_execution() -> dict[str, Any]:
@@ -80,13 +96,18 @@ def _requirements(executor_config: Mapping[str, Any]) -> Sequence[Any]:
     return engine.get_requirements(config)
 
 
-@dg.executor(
-    name="flexsync",
-    config_schema=dg.Field(
-        dg.Selector({name: engine.config_schema.as_field() for name, engine in ENGINES.items()}),
+def executor_config_schema(offered: Mapping[str, dg.ExecutorDefinition]) -> dg.Field:
+    """The flexsync executor's config: one of ``offered``, with that executor's own config."""
+    return dg.Field(
+        dg.Selector({name: engine.config_schema.as_field() for name, engine in offered.items()}),
         default_value=default_execution(),
         description="in_process (default), multiprocess, celery or k8s: that Dagster executor, with its config.",
-    ),
+    )
+
+
+@dg.executor(
+    name="flexsync",
+    config_schema=executor_config_schema(ENGINES),
     requirements=_requirements,
 )
 def flexsync_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
