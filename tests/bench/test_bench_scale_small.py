@@ -100,6 +100,9 @@ def test_throughput_is_counts_over_times(bench) -> None:
     assert ours["video_hours_per_hour_per_core"] == pytest.approx(video_s / 3600 / hours / 2)
     assert direct["recordings_per_hour_per_core"] == pytest.approx(1 / (bench.direct.wall_s / 3600) / 2)
     assert bench.ratio() == pytest.approx(ours["recordings_per_hour_per_core"] / direct["recordings_per_hour_per_core"])
+    held = sum(r.ended - r.starting for r in bench.backfill.runs)
+    assert ours["slots_busy_share"] == pytest.approx(held / (bench.backfill.wall_s * 2))
+    assert 0 < ours["slots_busy_share"] <= 1  # runs hold slots inside the backfill wall, two at a time
     # Five views of a few seconds each: the video-seconds of a recording are its views' durations summed.
     for key in bench.raw.keys[:BACKFILL]:
         assert bench.video[key].views == 5 and 5 * 3 < bench.video[key].video_s < 5 * 20

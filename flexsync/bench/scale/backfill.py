@@ -104,6 +104,11 @@ class BackfillFigures:
         gaps = [b - a for a, b in itertools.pairwise(created)]
         return statistics.median(gaps) if gaps else None
 
+    def slots_busy_share(self, slots: int) -> float | None:
+        """Share of the backfill wall x ``slots`` that runs held a slot (launch + run wall): 1 = never idle."""
+        held = sum(r.ended - (r.starting if r.starting is not None else r.started) for r in self.runs)
+        return held / (self.wall_s * slots) if self.wall_s > 0 and slots > 0 else None
+
     def summary(self) -> dict[str, float | None]:
         ok = [r for r in self.runs if r.status == "SUCCESS"]
         launches = [r.launch_s for r in ok if r.launch_s is not None]

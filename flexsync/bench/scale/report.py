@@ -110,6 +110,7 @@ class ScaleBenchmark:
         out = throughput(len(ok), video_s, self.backfill.wall_s, self.workers)
         out["recordings"], out["video_hours"], out["wall_s"] = len(ok), video_s / 3600.0, self.backfill.wall_s
         out["daemon_pickup_s"] = self.backfill.pickup_s
+        out["slots_busy_share"] = self.backfill.slots_busy_share(self.workers)
         return out
 
     def direct_throughput(self) -> dict[str, Any]:
@@ -304,6 +305,9 @@ class ScaleBenchmark:
         return [
             f"throughput through the instance: {rate(ours)}, from the first run's creation to the last run's end "
             f"(before it, once: {ours['daemon_pickup_s']:.0f} s from starting the daemon to the first run)",
+            f"  the {self.workers} run slots were held (launch + run) "
+            + ("n/a" if ours["slots_busy_share"] is None else f"{ours['slots_busy_share']:.0%}")
+            + " of that wall",
             f"throughput directly (domain functions, {self.workers} warm processes): {rate(direct)}",
             "throughput ratio instance / direct: " + ("n/a" if ratio is None else f"{ratio:.2f}"),
             "  video-hours = every view's duration summed over the recordings; per core = divided by the workers",
