@@ -11,11 +11,14 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
+import time
 
 import pytest
 
 from flexsync.bench.scale.generate import flex_size_options
 from flexsync.bench.scale.options import ScaleOptions
+from flexsync.bench.scale.processes import _cpu_s, _role
 from flexsync.bench.scale.run import run_scale_benchmark
 from flexsync.sensors.new_recordings import BACKLOG_TICKS, tick_batch_size
 from flexsync.synth.dataset import plan_recordings
@@ -40,6 +43,19 @@ def test_any_backlog_registers_within_backlog_ticks() -> None:
         assert batch >= sensor_module.MAX_NEW_RECORDINGS_PER_TICK
         assert math.ceil(complete / batch) <= BACKLOG_TICKS, complete
     assert tick_batch_size(760) == 190  # FLEX's first import: 4 ticks of 190, not 31 of 25
+
+
+def test_process_roles_and_cpu_come_from_proc() -> None:
+    assert _role("/usr/lib/postgresql/15/bin/postgres -D /x/data -p 5432", None) == "postgres"
+    assert _role("postgres: dagster dagster 127.0.0.1(40000) idle", "postgres") == "postgres"
+    assert _role("/venv/bin/python /venv/bin/dagster-daemon run -m flexsync.definitions", None) == "daemon"
+    assert _role("/venv/bin/python -m dagster api grpc --lazy-load-user-code", "daemon") == "code server"
+    assert _role("/venv/bin/python -c from multiprocessing.spawn import spawn_main", "code server") == "run worker"
+    before = _cpu_s(os.getpid())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert before is not None and _cpu_s(os.getpid()) - before >= 0.2  # clock ticks: 10 ms resolution
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +103,15 @@ def test_backfill_runs_are_read_from_the_instance(bench) -> None:
         assert run.overhead_s == pytest.approx(run.wall_s - sum(run.steps.values()))
     assert bench.backfill.wall_s >= max(r.wall_s for r in runs)
     assert bench.backfill.other_runs == 0  # the sensors were stored as stopped: only the backfill ran
-    assert "run worker" in bench.backfill.memory and bench.backfill.memory["run worker"]["processes"] == BACKFILL
+    processes = bench.backfill.processes
+    assert "run worker" in processes and processes["run worker"]["processes"] == BACKFILL
+    # Each run worker imports Dagster and flexsync and runs four steps: seconds of CPU, not none.
+    assert processes["run worker"]["cpu_s"] > BACKFILL * 1.0
+    assert processes["daemon"]["cpu_s"] > 0 and processes["code server"]["cpu_s"] > 0
+    cpu = bench.backfill.cpu_s()
+    assert cpu["total"] == pytest.approx(sum(v for role, v in cpu.items() if role != "total"))
+    sampled_s = bench.backfill.pickup_s + bench.backfill.wall_s  # from the daemon's start to the last run's end
+    assert cpu["total"] <= sampled_s * (os.cpu_count() or 1) * 1.05 + 1.0  # no more CPU than the cores gave
 
 
 def test_throughput_is_counts_over_times(bench) -> None:
@@ -114,9 +138,17 @@ def test_report_and_json_carry_the_figures(bench) -> None:
     assert data["registration"]["n_ticks"] == 3
     assert data["targets"]["ticks"] == 3 and data["targets"]["ticks_ok"] is True
     assert len(data["backfill"]["per_run"]) == BACKFILL
-    assert data["extrapolation"]["available"] is True
+    x = data["extrapolation"]
+    assert x["available"] is True
+    assert x["work_s_per_recording"] == pytest.approx(x["decode_cpu_s_per_recording"] + x["other_cpu_s_per_recording"])
+    per_recording = x["work_s_per_recording"] + x["orchestration_s_per_recording"]
+    assert x["throughput_ratio"] == pytest.approx(x["work_s_per_recording"] / per_recording)
+    assert x["throughput_ratio"] == pytest.approx(1 - x["orchestration_share"])
     text = bench.format()
+    assert "CPU during the backfill (sampled): " in text
+    assert f"{data['backfill']['cpu_s']['total']:.0f} CPU s in all" in text
     assert "registration: 3 sensor ticks" in text
     assert f"backfill (a sample of {BACKFILL} of the {RECORDINGS} partitions)" in text
     ratio = data["targets"]["throughput_ratio"]
     assert f"throughput ratio instance / direct: {ratio:.2f}" in text
+    assert f"throughput ratio instance / direct to expect at that size {x['throughput_ratio']:.2f}" in text

@@ -15,10 +15,11 @@ work, launch = RUN_STARTING -> run start (a new process loads the code location)
 from __future__ import annotations
 
 import itertools
+import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from dagster._core.definitions.repository_definition.valid_definitions import SI
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
 
 from flexsync.bench.scale.engines import Engine
-from flexsync.bench.scale.processes import Background, PeakMemory
+from flexsync.bench.scale.processes import Background, ProcessUsage
 from flexsync.pipelines.backfill import code_location_name, launch_backfill, read_progress
 
 __all__ = ["BackfillFigures", "RunFigures", "run_backfill"]
@@ -78,7 +79,7 @@ class RunFigures:
 
 @dataclass(frozen=True)
 class BackfillFigures:
-    """The backfill as a whole: its runs, wall time, run creation and the workers' peak memory."""
+    """The backfill as a whole: its runs, wall time, run creation, every process's peak memory and CPU."""
 
     backfill_id: str
     engine: str
@@ -87,8 +88,9 @@ class BackfillFigures:
     pickup_s: float  # daemon start -> the first run created: the daemon loading the code location, once
     wall_s: float  # the first run created -> the last run's end: every per-run cost, no one-off start
     status: str
-    memory: dict[str, dict[str, float]]
+    processes: dict[str, dict[str, float]]  # per role: processes, peak RSS (MB), CPU s during the backfill
     other_runs: int  # runs in the instance that the backfill did not start (0: the sensors stayed stopped)
+    benchmark_cpu_s: float = 0.0  # this process meanwhile: polling the instance, sampling /proc
 
     @property
     def succeeded(self) -> int:
@@ -108,6 +110,12 @@ class BackfillFigures:
         """Share of the backfill wall x ``slots`` that runs held a slot (launch + run wall): 1 = never idle."""
         held = sum(r.ended - (r.starting if r.starting is not None else r.started) for r in self.runs)
         return held / (self.wall_s * slots) if self.wall_s > 0 and slots > 0 else None
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds during the backfill by role, this benchmark's own included, and their total."""
+        by_role = {role: v["cpu_s"] for role, v in self.processes.items()}
+        by_role["benchmark"] = self.benchmark_cpu_s
+        return {**by_role, "total": sum(by_role.values())}
 
     def summary(self) -> dict[str, float | None]:
         ok = [r for r in self.runs if r.status == "SUCCESS"]
@@ -137,7 +145,8 @@ class BackfillFigures:
             "pickup_s": self.pickup_s,
             "wall_s": self.wall_s,
             **self.summary(),
-            "memory": self.memory,
+            "processes": self.processes,
+            "cpu_s": self.cpu_s(),
             "other_runs": self.other_runs,
             "per_run": [r.to_dict() for r in self.runs],
         }
@@ -231,6 +240,11 @@ def _wait(
         time.sleep(2.0)
 
 
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_backfill(
     instance: dg.DagsterInstance,
     keys: list[str],
@@ -240,9 +254,11 @@ def run_backfill(
     folder: Path,
     timeout_s: float,
     status: Callable[[str], None],
+    watch_pids: Sequence[int] = (),
 ) -> BackfillFigures:
     """Submit the backfill of ``keys``, start the daemon (sensors stopped), wait for every run, read them back.
 
+    ``watch_pids``: more processes whose memory and CPU to sample with the daemon's (the storage's server).
     The backfill goes in before the daemon starts, so its first iteration picks it up (the backfill
     daemon otherwise looks every 30 s); the throughput window starts with the first run's creation.
     """
@@ -256,9 +272,11 @@ def run_backfill(
     daemon_start = time.time()
     daemon = Background([str(BIN / "dagster-daemon"), "run", *LOCATION], env=env, cwd=folder, log=folder / "daemon.log")
     try:
-        with PeakMemory([daemon.pid, *engine.worker_pids]) as memory:
+        cpu_before = _own_cpu_s()
+        with ProcessUsage([daemon.pid, *engine.worker_pids, *watch_pids]) as usage:
             final = _wait(instance, backfill_id, len(keys), daemon, engine, timeout_s, status)
-            memory.sample()
+            usage.sample()
+        own_cpu = _own_cpu_s() - cpu_before
     finally:
         daemon.stop()
     runs = read_runs(instance, backfill_id)
@@ -273,6 +291,7 @@ def run_backfill(
         first - daemon_start,
         ended - first,
         final,
-        memory.by_role(),
+        usage.by_role(),
         other_runs,
+        own_cpu,
     )

@@ -33,6 +33,7 @@ class InstanceHome:
     home: Path
     storage: str  # "postgres" or "sqlite"
     detail: str
+    server_pids: tuple[int, ...] = ()  # the storage's server (PostgreSQL's postmaster), to sample its CPU
 
     def open(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.home))
@@ -73,6 +74,14 @@ def instance_config(workers: int, postgres: dict[str, Any] | None = None) -> dic
     return config
 
 
+def _postmaster_pids(data_dir: Path) -> tuple[int, ...]:
+    """The postmaster's pid: the first line of ``postmaster.pid`` in the data folder."""
+    try:
+        return (int(data_dir.joinpath("postmaster.pid").read_text().split()[0]),)
+    except (OSError, ValueError, IndexError):
+        return ()
+
+
 @contextmanager
 def instance_home(workdir: Path, storage: str, workers: int) -> Iterator[InstanceHome]:
     """A fresh DAGSTER_HOME under ``workdir`` on ``storage``; a PostgreSQL cluster is stopped afterwards."""
@@ -98,7 +107,10 @@ def instance_home(workdir: Path, storage: str, workers: int) -> Iterator[Instanc
         }
         (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(workers, connection)), encoding="utf-8")
         yield InstanceHome(
-            home, "postgres", f"PostgreSQL on {cluster.host}:{cluster.port} (throwaway cluster in {folder}, fsync off)"
+            home,
+            "postgres",
+            f"PostgreSQL on {cluster.host}:{cluster.port} (throwaway cluster in {folder}, fsync off)",
+            _postmaster_pids(cluster.data_dir),
         )
     finally:
         pgcluster.stop(folder)

@@ -1,9 +1,9 @@
-"""The processes the benchmark starts (daemon, webserver, Redis, Celery workers) and their peak memory.
+"""The processes the benchmark starts (daemon, webserver, Redis, Celery workers), their peak memory and CPU.
 
 Each starts in its own session, so ``stop`` ends it and every child it started (run workers, step
-workers, code servers) by process group. ``PeakMemory`` samples the peak resident set (Linux's
-``VmHWM``, a high-water mark kept by the kernel) of those processes and all their descendants, and
-sorts them by role from their command line.
+workers, code servers) by process group. ``ProcessUsage`` samples the peak resident set (Linux's
+``VmHWM``, a high-water mark kept by the kernel) and the CPU time of those processes and all their
+descendants, and sorts them by role from their command line.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["Background", "PeakMemory", "free_port", "wait_for_port", "wait_for_url"]
+__all__ = ["Background", "ProcessUsage", "free_port", "wait_for_port", "wait_for_url"]
 
 
 def free_port() -> int:
@@ -101,6 +101,8 @@ def _role(cmdline: str, parent: str | None) -> str:
     """
     if "dagster-daemon" in cmdline:
         return "daemon"
+    if cmdline.startswith("postgres:") or Path(cmdline.split(" ", 1)[0]).name == "postgres":
+        return "postgres"  # the postmaster (bin/postgres -D ...) and its backends ("postgres: user db ...")
     if "api grpc" in cmdline:
         return "code server"
     if "celery" in cmdline and parent != "celery worker":
@@ -131,6 +133,9 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 def _peak_kb(pid: int) -> int | None:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -139,20 +144,33 @@ def _peak_kb(pid: int) -> int | None:
     return None
 
 
-class PeakMemory:
-    """Peak RSS of ``roots`` and their descendants, sampled every ``interval_s`` in a thread.
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (its own threads, not its children)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat
+    return None
 
-    VmHWM only grows, so a sample misses at most the growth of a process's last ``interval_s``.
+
+class ProcessUsage:
+    """Peak RSS and CPU time of ``roots`` and their descendants, sampled every ``interval_s`` in a thread.
+
+    CPU counts from the first sample (a process already running then counts what it uses after it).
+    VmHWM only grows, so a sample misses at most the growth of a process's last ``interval_s``;
+    likewise a process that exits loses the CPU time of its last ``interval_s`` at most.
     """
 
     def __init__(self, roots: list[int], interval_s: float = 0.5) -> None:
         self.interval_s = interval_s
         self.roots = list(roots)
         self.peaks: dict[int, tuple[str, int]] = {}  # pid -> (role, peak kB)
+        self.cpu: dict[int, float] = {}  # pid -> CPU seconds at its last sample
+        self.cpu_before: dict[int, float] = {}  # processes already running at the first sample: their CPU then
+        self._sampled = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="peak-memory", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="process-usage", daemon=True)
 
-    def __enter__(self) -> PeakMemory:
+    def __enter__(self) -> ProcessUsage:
         if Path("/proc/self/status").is_file():  # Linux only; elsewhere nothing is sampled
             self._thread.start()
         return self
@@ -182,7 +200,13 @@ class PeakMemory:
                     continue
                 role = _role(cmdline, parent)
             self.peaks[pid] = (role, max(peak, self.peaks.get(pid, (role, 0))[1]))
+            cpu = _cpu_s(pid)
+            if cpu is not None:
+                self.cpu[pid] = cpu
+                if not self._sampled:
+                    self.cpu_before[pid] = cpu
             pending += [(child, role) for child in tree.get(pid, [])]
+        self._sampled = True
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -190,15 +214,18 @@ class PeakMemory:
             self._stop.wait(self.interval_s)
 
     def by_role(self) -> dict[str, dict[str, float]]:
-        """Per role: processes seen, the largest and the median peak RSS (MB)."""
+        """Per role: processes seen, the largest and the median peak RSS (MB), CPU seconds summed."""
         roles: dict[str, list[int]] = {}
-        for role, peak in self.peaks.values():
+        cpu: dict[str, float] = {}
+        for pid, (role, peak) in self.peaks.items():
             roles.setdefault(role, []).append(peak)
+            cpu[role] = cpu.get(role, 0.0) + self.cpu.get(pid, 0.0) - self.cpu_before.get(pid, 0.0)
         return {
             role: {
                 "processes": len(peaks),
                 "peak_rss_mb_max": max(peaks) / 1024.0,
                 "peak_rss_mb_median": statistics.median(peaks) / 1024.0,
+                "cpu_s": cpu[role],
             }
             for role, peaks in sorted(roles.items())
         }

@@ -168,6 +168,8 @@ class ScaleBenchmark:
             "work_s_per_recording": work_s,
             "orchestration_s_per_recording": overhead + launch,
             "orchestration_share": (overhead + launch) / per_recording,
+            # A warm process spends work_s per recording, a run work_s + orchestration: the ratio to expect.
+            "throughput_ratio": work_s / per_recording,
             "hours_on_workers": hours,
             "video_hours_per_hour_per_core": self.full.video_hours / (hours * self.workers),
             "assumption": (
@@ -198,7 +200,7 @@ class ScaleBenchmark:
     def memory(self) -> dict[str, Any]:
         direct = [r["peak_rss_mb"] for r in self.direct.recordings]
         return {
-            "backfill": self.backfill.memory,
+            "backfill": self.backfill.processes,
             "direct_worker_peak_rss_mb_max": max(direct, default=None),
         }
 
@@ -238,7 +240,8 @@ class ScaleBenchmark:
 
     def format(self) -> str:
         lines = self._format_setup() + self._format_registration() + self._format_backfill()
-        lines += self._format_throughput() + self._format_memory() + self._format_extrapolation()
+        lines += self._format_throughput() + self._format_memory() + self._format_cpu()
+        lines += self._format_extrapolation()
         lines += self._format_ui() + self._format_targets()
         m = self.machine
         if m:
@@ -316,12 +319,26 @@ class ScaleBenchmark:
     def _format_memory(self) -> list[str]:
         roles = ", ".join(
             f"{role} {v['peak_rss_mb_max']:.0f} MB (median {v['peak_rss_mb_median']:.0f} MB over {v['processes']})"
-            for role, v in self.backfill.memory.items()
+            for role, v in self.backfill.processes.items()
         )
         direct = self.memory()["direct_worker_peak_rss_mb_max"]
         return [
             f"peak RSS per process (sampled every 0.5 s): {roles or 'not sampled (no /proc)'}; direct worker "
             + ("n/a" if direct is None else f"{direct:.0f} MB")
+        ]
+
+    def _format_cpu(self) -> list[str]:
+        cpu, runs = self.backfill.cpu_s(), max(1, len(self.backfill.runs))
+        wall = self.backfill.pickup_s + self.backfill.wall_s  # sampled from the daemon's start
+        if not self.backfill.processes or wall <= 0:
+            return ["CPU during the backfill: not sampled (no /proc)"]
+        roles = ", ".join(f"{role} {seconds:.0f} s" for role, seconds in cpu.items() if role != "total")
+        outside = cpu["total"] - cpu.get("run worker", 0.0) - cpu.get("step worker", 0.0)
+        return [
+            f"CPU during the backfill (sampled): {roles}; {cpu['total']:.0f} CPU s in all, "
+            f"{cpu['total'] / (wall * self.workers):.0%} of {self.workers} cores x {wall:.0f} s from the daemon's "
+            "start; outside the run and "
+            f"step workers {outside / runs:.1f} CPU s per run"
         ]
 
     def _format_extrapolation(self) -> list[str]:
@@ -336,7 +353,8 @@ class ScaleBenchmark:
             f"{x['decode_cpu_s_per_recording']:.0f} s, the rest {x['other_cpu_s_per_recording']:.0f} s) + "
             f"{x['orchestration_s_per_recording']:.1f} s orchestration ({x['orchestration_share'] * 100:.1f}%): "
             f"{x['hours_on_workers']:.1f} h for {x['recordings']} recordings on {self.workers} cores, "
-            f"{x['video_hours_per_hour_per_core']:.2f} video-hours per hour per core",
+            f"{x['video_hours_per_hour_per_core']:.2f} video-hours per hour per core; throughput ratio instance / "
+            f"direct to expect at that size {x['throughput_ratio']:.2f}",
             f"  assumption: {x['assumption']}",
         ]
 

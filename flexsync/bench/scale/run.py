@@ -120,6 +120,7 @@ def run_scale_benchmark(options: ScaleOptions, *, status: Callable[[str], None] 
                             folder=workdir,
                             timeout_s=options.timeout_s,
                             status=status,
+                            watch_pids=home.server_pids,
                         )
                     status(f"running {options.n_direct} recordings directly in {workers} processes...")
                     direct, video = run_direct(
