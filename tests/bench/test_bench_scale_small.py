@@ -141,6 +141,14 @@ def test_report_and_json_carry_the_figures(bench) -> None:
     x = data["extrapolation"]
     assert x["available"] is True
     assert x["work_s_per_recording"] == pytest.approx(x["decode_cpu_s_per_recording"] + x["other_cpu_s_per_recording"])
+    # Orchestration is every instance process's CPU per run beyond a direct recording's, when sampled.
+    cpu, runs = data["backfill"]["cpu_s"], data["backfill"]["per_run"]
+    direct_cpu = sum(r["cpu_s"] for r in data["direct"]["per_recording"]) / len(data["direct"]["per_recording"])
+    orchestration = max(0.0, (cpu["total"] - cpu["benchmark"]) / len(runs) - direct_cpu)
+    assert x["orchestration_measured_as"] == "cpu"
+    assert x["orchestration_s_per_recording"] == pytest.approx(orchestration)
+    assert bench.orchestration_cpu_s() == pytest.approx(orchestration)
+    assert orchestration > 1.0  # each run imports Dagster and flexsync in a new process: seconds of CPU
     per_recording = x["work_s_per_recording"] + x["orchestration_s_per_recording"]
     assert x["throughput_ratio"] == pytest.approx(x["work_s_per_recording"] / per_recording)
     assert x["throughput_ratio"] == pytest.approx(1 - x["orchestration_share"])
