@@ -187,6 +187,13 @@ def bench_scale(
     storage: Annotated[
         str, typer.Option(help="Instance storage: postgres (a throwaway local cluster), sqlite, or auto")
     ] = "auto",
+    code_server: Annotated[
+        str,
+        typer.Option(
+            help="Who runs the code location's server: standalone (`dagster api grpc`, as deployed) or daemon "
+            "(`dagster-daemon run -m`, which reloads it every 60 s)"
+        ),
+    ] = "standalone",
     look: Annotated[str, typer.Option(help="Frame look of generated recordings: realistic or flat")] = "realistic",
     reuse_raw: Annotated[
         Path | None,
@@ -222,6 +229,7 @@ def bench_scale(
             engine=engine,
             workers=workers,
             storage=storage,
+            code_server=code_server,
             look=look,
             reuse_raw=reuse_raw,
             probe_size=_size(probe_size),

@@ -32,6 +32,21 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def test_the_workspace_names_a_code_server_on_localhost_under_the_default_location_name():
+    from dagster._core.workspace.config_schema import process_workspace_config
+
+    from flexsync.pipelines.backfill import DEFAULT_CODE_LOCATION
+
+    workspace = _yaml("workspace.yaml")
+    assert process_workspace_config(workspace).success
+    (location,) = workspace["load_from"]
+    entry = location["grpc_server"]
+    # flexsync backfill names this location by default: the daemon must find it under that name
+    assert entry == {"host": "127.0.0.1", "port": 4266, "location_name": DEFAULT_CODE_LOCATION}
+    comment = (DEPLOY / "workspace.yaml").read_text(encoding="utf-8")
+    assert f"--host 127.0.0.1 --port 4266 --location-name {DEFAULT_CODE_LOCATION}" in comment
+
+
 def test_the_slurm_run_config_is_valid_for_the_ingest_job(monkeypatch):
     for name, value in {"FLEXSYNC_CELERY_BROKER": "redis://127.0.0.1:6379/0", "FLEXSYNC_RAW_ROOT": "/data/raw"}.items():
         monkeypatch.setenv(name, value)

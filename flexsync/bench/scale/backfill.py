@@ -14,27 +14,33 @@ work, launch = RUN_STARTING -> run start (a new process loads the code location)
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import yaml
 from dagster._core.definitions.repository_definition.valid_definitions import SINGLETON_REPOSITORY_NAME
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
 
 from flexsync.bench.scale.engines import Engine
-from flexsync.bench.scale.processes import Background, ProcessUsage
+from flexsync.bench.scale.processes import Background, ProcessUsage, free_port, wait_for_port
 from flexsync.pipelines.backfill import code_location_name, launch_backfill, read_progress
 
 __all__ = ["BackfillFigures", "RunFigures", "run_backfill"]
 
 BIN = Path(sys.executable).parent
 LOCATION = ["-m", "flexsync.definitions"]
+CODE_SERVER_START_S = 300.0  # loading flexsync.definitions under load
 SENSORS = ("new_recordings_sensor", "automation_sensor")
 
 
@@ -240,6 +246,47 @@ def _wait(
         time.sleep(2.0)
 
 
+WORKSPACE = "workspace.yaml"
+
+
+class _CodeServer(Background):
+    """``dagster api grpc`` on ``port``; stopped through its ShutdownServer call (it leaves SIGTERM unanswered)."""
+
+    def __init__(self, command: list[str], port: int, **kwargs: Any) -> None:
+        super().__init__(command, **kwargs)
+        self.port = port
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        from dagster._grpc.client import DagsterGrpcClient
+
+        with contextlib.suppress(Exception):  # already gone, or not listening yet: the signals below end it
+            DagsterGrpcClient(port=self.port, host="127.0.0.1").shutdown_server(timeout=5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout_s)
+        super().stop(timeout_s=1.0)
+
+
+def _start_code_server(env: dict[str, str], folder: Path) -> Background:
+    """``dagster api grpc`` on 127.0.0.1 (it loads the code, then listens) and a workspace.yaml naming it."""
+    port = free_port()
+    command = [str(BIN / "dagster"), "api", "grpc", *LOCATION, "--host", "127.0.0.1", "--port", str(port)]
+    server = _CodeServer(
+        [*command, "--location-name", code_location_name()],
+        port,
+        env=env,
+        cwd=folder,
+        log=folder / "code-server.log",
+    )
+    try:
+        wait_for_port(port, server, CODE_SERVER_START_S)
+    except BaseException:
+        server.stop()
+        raise
+    entry = {"host": "127.0.0.1", "port": port, "location_name": code_location_name()}
+    (folder / WORKSPACE).write_text(yaml.safe_dump({"load_from": [{"grpc_server": entry}]}), encoding="utf-8")
+    return server
+
+
 def _own_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -255,10 +302,13 @@ def run_backfill(
     timeout_s: float,
     status: Callable[[str], None],
     watch_pids: Sequence[int] = (),
+    code_server: str = "standalone",
 ) -> BackfillFigures:
     """Submit the backfill of ``keys``, start the daemon (sensors stopped), wait for every run, read them back.
 
     ``watch_pids``: more processes whose memory and CPU to sample with the daemon's (the storage's server).
+    ``code_server``: "standalone" starts ``dagster api grpc`` first and gives the daemon a workspace
+    naming it (as deployed); "daemon" lets the daemon start its own (``-m``).
     The backfill goes in before the daemon starts, so its first iteration picks it up (the backfill
     daemon otherwise looks every 30 s); the throughput window starts with the first run's creation.
     """
@@ -269,16 +319,21 @@ def run_backfill(
     status(
         f"backfill {backfill_id} of {len(keys)} recordings submitted ({engine.name} engine); starting dagster-daemon"
     )
-    daemon_start = time.time()
-    daemon = Background([str(BIN / "dagster-daemon"), "run", *LOCATION], env=env, cwd=folder, log=folder / "daemon.log")
-    try:
+    with ExitStack() as stack:
+        server = _start_code_server(env, folder) if code_server == "standalone" else None
+        if server is not None:
+            stack.callback(server.stop)
+        location = ["-w", str(folder / WORKSPACE)] if server is not None else LOCATION
+        daemon_start = time.time()
+        daemon_command = [str(BIN / "dagster-daemon"), "run", *location]
+        daemon = Background(daemon_command, env=env, cwd=folder, log=folder / "daemon.log")
+        stack.callback(daemon.stop)
+        servers = [server.pid] if server is not None else []
         cpu_before = _own_cpu_s()
-        with ProcessUsage([daemon.pid, *engine.worker_pids, *watch_pids]) as usage:
+        with ProcessUsage([daemon.pid, *servers, *engine.worker_pids, *watch_pids]) as usage:
             final = _wait(instance, backfill_id, len(keys), daemon, engine, timeout_s, status)
             usage.sample()
         own_cpu = _own_cpu_s() - cpu_before
-    finally:
-        daemon.stop()
     runs = read_runs(instance, backfill_id)
     other_runs = instance.get_runs_count() - len(runs)
     first = min((r.created for r in runs), default=daemon_start)

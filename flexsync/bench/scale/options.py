@@ -7,13 +7,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENGINES", "STORAGES", "ScaleOptions"]
+__all__ = ["CODE_SERVERS", "ENGINES", "STORAGES", "ScaleOptions"]
 
 # Executors a backfill run may use (flexsync.pipelines.executors); k8s needs a cluster.
 ENGINES = ("in_process", "multiprocess", "celery")
 # The instance's storage: PostgreSQL (a throwaway cluster, flexsync.pipelines.pgcluster) or SQLite
 # files in DAGSTER_HOME; "auto" takes PostgreSQL when its programs and dagster-postgres are installed.
 STORAGES = ("auto", "postgres", "sqlite")
+# Who runs the code location's gRPC server: "standalone" (`dagster api grpc`, as deployed: the
+# daemon and webserver connect to it) or "daemon" (`dagster-daemon run -m`, which starts its own
+# and replaces it with a fresh one, loading the code again, every 60 s).
+CODE_SERVERS = ("standalone", "daemon")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class ScaleOptions:
         Runs at once (the run queue's limit and the decode pool), Celery workers, and direct processes.
     storage : str
         The instance's storage (``STORAGES``).
+    code_server : str
+        Who runs the code location's server (``CODE_SERVERS``).
     look : str
         Frame look of generated recordings (flexsync.synth.options.LOOKS).
     reuse_raw : Path or None
@@ -53,6 +59,7 @@ class ScaleOptions:
     engine: str = "in_process"
     workers: int = 0
     storage: str = "auto"
+    code_server: str = "standalone"
     look: str = "realistic"
     seed: int = 0
     reuse_raw: Path | None = None
@@ -76,6 +83,8 @@ class ScaleOptions:
             problems.append(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.storage not in STORAGES:
             problems.append(f"storage must be one of {', '.join(STORAGES)}, got {self.storage!r}")
+        if self.code_server not in CODE_SERVERS:
+            problems.append(f"code_server must be one of {', '.join(CODE_SERVERS)}, got {self.code_server!r}")
         if self.look not in LOOKS:
             problems.append(f"look must be one of {', '.join(LOOKS)}, got {self.look!r}")
         if self.workers < 0:

@@ -280,7 +280,12 @@ class ScaleBenchmark:
         made = f"generated in {raw.generate_s:.0f} s" if raw.generate_s is not None else f"reused from {raw.source}"
         return [
             f"recordings: {len(raw.keys)} of the flex-size layout ({raw.raw_bytes / 1e6:.0f} MB raw, {made}); "
-            f"instance on {self.storage_detail}; engine {self.backfill.engine}, {self.workers} workers",
+            f"instance on {self.storage_detail}; engine {self.backfill.engine}, {self.workers} workers; code server "
+            + (
+                "started by the daemon (replaced every 60 s)"
+                if self.options.get("code_server") == "daemon"
+                else "standalone (`dagster api grpc`)"
+            ),
         ]
 
     def _format_registration(self) -> list[str]:

@@ -121,6 +121,7 @@ def run_scale_benchmark(options: ScaleOptions, *, status: Callable[[str], None] 
                             timeout_s=options.timeout_s,
                             status=status,
                             watch_pids=home.server_pids,
+                            code_server=options.code_server,
                         )
                     status(f"running {options.n_direct} recordings directly in {workers} processes...")
                     direct, video = run_direct(
