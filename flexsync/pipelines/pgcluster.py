@@ -53,6 +53,13 @@ class PgCluster:
     def data_dir(self) -> Path:
         return self.folder / "data"
 
+    def server_pid(self) -> int | None:
+        """The postmaster's pid, from the first line of ``postmaster.pid``; None when it is not running."""
+        try:
+            return int(self.data_dir.joinpath("postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def env(self, database: str | None = None) -> dict[str, str]:
         """The variables deploy/dagster-postgres.yaml reads (empty password: trust authentication)."""
         return {

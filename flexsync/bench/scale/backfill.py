@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from dagster._core.definitions.repository_definition.valid_definitions import SI
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
 
 from flexsync.bench.scale.engines import Engine
-from flexsync.bench.scale.processes import Background, ProcessUsage, free_port, wait_for_port
+from flexsync.bench.scale.processes import Background, ProcessUsage, free_port, own_cpu_s, wait_for_port
 from flexsync.pipelines.backfill import code_location_name, launch_backfill, read_progress
 
 __all__ = ["BackfillFigures", "RunFigures", "run_backfill"]
@@ -287,11 +286,6 @@ def _start_code_server(env: dict[str, str], folder: Path) -> Background:
     return server
 
 
-def _own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_backfill(
     instance: dg.DagsterInstance,
     keys: list[str],
@@ -329,11 +323,11 @@ def run_backfill(
         daemon = Background(daemon_command, env=env, cwd=folder, log=folder / "daemon.log")
         stack.callback(daemon.stop)
         servers = [server.pid] if server is not None else []
-        cpu_before = _own_cpu_s()
+        cpu_before = own_cpu_s()
         with ProcessUsage([daemon.pid, *servers, *engine.worker_pids, *watch_pids]) as usage:
             final = _wait(instance, backfill_id, len(keys), daemon, engine, timeout_s, status)
             usage.sample()
-        own_cpu = _own_cpu_s() - cpu_before
+        own_cpu = own_cpu_s() - cpu_before
     runs = read_runs(instance, backfill_id)
     other_runs = instance.get_runs_count() - len(runs)
     first = min((r.created for r in runs), default=daemon_start)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flexsync.bench.scale.processes import own_cpu_s
+
 __all__ = ["DirectFigures", "VideoCost", "measure_video_cost", "run_direct"]
 
 
@@ -95,11 +97,6 @@ def _pid() -> int:
     return os.getpid()
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _one(args: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
     """Worker: the work of one ``ingest_recordings`` run on ``key``, timed stage by stage."""
     from flexsync.config import PipelineSettings
@@ -113,7 +110,7 @@ def _one(args: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
 
     raw_root, store_root, key, values = args
     settings, store = PipelineSettings.from_values(values), Store(store_root)
-    started, cpu = time.perf_counter(), _cpu_s()
+    started, cpu = time.perf_counter(), own_cpu_s()
     recording = RawRecording.open(raw_root, key)
     streams = [s for kind in INGESTERS for s in streams_of_kind(recording, kind)]
     for stream, result in ingest_streams(recording, streams, store, settings, workers=0):
@@ -126,7 +123,7 @@ def _one(args: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
     marks.append(time.perf_counter())
     build_recording_samples(raw_root, store, key, settings=settings)
     marks.append(time.perf_counter())
-    ended, cpu = marks[-1], _cpu_s() - cpu
+    ended, cpu = marks[-1], own_cpu_s() - cpu
     return {
         "key": key,
         "pid": os.getpid(),

@@ -80,14 +80,6 @@ def instance_config(workers: int, postgres: dict[str, Any] | None = None) -> dic
     return config
 
 
-def _postmaster_pids(data_dir: Path) -> tuple[int, ...]:
-    """The postmaster's pid: the first line of ``postmaster.pid`` in the data folder."""
-    try:
-        return (int(data_dir.joinpath("postmaster.pid").read_text().split()[0]),)
-    except (OSError, ValueError, IndexError):
-        return ()
-
-
 @contextmanager
 def instance_home(workdir: Path, storage: str, workers: int) -> Iterator[InstanceHome]:
     """A fresh DAGSTER_HOME under ``workdir`` on ``storage``; a PostgreSQL cluster is stopped afterwards."""
@@ -116,7 +108,7 @@ def instance_home(workdir: Path, storage: str, workers: int) -> Iterator[Instanc
             home,
             "postgres",
             f"PostgreSQL on {cluster.host}:{cluster.port} (throwaway cluster in {folder}, fsync off)",
-            _postmaster_pids(cluster.data_dir),
+            tuple(pid for pid in [cluster.server_pid()] if pid is not None),
         )
     finally:
         pgcluster.stop(folder)

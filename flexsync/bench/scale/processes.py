@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -20,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["Background", "ProcessUsage", "free_port", "wait_for_port", "wait_for_url"]
+__all__ = ["Background", "ProcessUsage", "free_port", "own_cpu_s", "wait_for_port", "wait_for_url"]
 
 
 def free_port() -> int:
@@ -142,6 +143,12 @@ def _peak_kb(pid: int) -> int | None:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return None
+
+
+def own_cpu_s() -> float:
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _cpu_s(pid: int) -> float | None:
